@@ -1,0 +1,16 @@
+//! Domain types and rules of huren: LOINC-style codes and check digits, concepts with their
+//! six axes, releases of the registry, UCUM units, and the ports (traits) through which the
+//! outer crates store and search the registry.
+//!
+//! Architecture invariant: this crate does no IO, no async, no HTTP and no SQL. Everything
+//! here is a pure function or a plain value, so every rule can be unit-tested in isolation.
+
+pub mod code;
+pub mod concept;
+pub mod ports;
+pub mod registry;
+pub mod units;
+
+pub use code::{CodeProblem, CodeSystem};
+pub use concept::{Axes, Concept, Language, Release, Status};
+pub use registry::Registry;

@@ -1,0 +1,118 @@
+//! Decoding files from Excel: UTF-8 (with or without BOM), UTF-16 with BOM, and GB18030/GBK,
+//! through `encoding_rs` (the encoding library of Firefox) rather than hand-written tables.
+
+use crate::CsvError;
+use std::borrow::Cow;
+
+/// A decoded file: its text, the encoding it was in, and the field delimiter it uses.
+#[derive(Debug)]
+pub struct Decoded<'a> {
+    pub text: Cow<'a, str>,
+    /// `UTF-8`, `UTF-16LE`, `UTF-16BE` or `gb18030`.
+    pub encoding: &'static str,
+    pub delimiter: u8,
+}
+
+/// Decodes `bytes` and sniffs the delimiter from the header line.
+///
+/// UTF-8 is tried first because a GBK file is almost never valid UTF-8, while ASCII-only files
+/// are both. Anything that is not UTF-8 is decoded as GB18030, the superset of GBK that Chinese
+/// Excel writes; a file that is not valid GB18030 either is refused rather than guessed.
+pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, CsvError> {
+    if bytes.is_empty() {
+        return Err(CsvError::Empty);
+    }
+    let (text, encoding): (Cow<'_, str>, &'static str) =
+        if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+            let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+            if had_errors {
+                return Err(CsvError::Encoding);
+            }
+            (text, enc.name())
+        } else if let Ok(s) = std::str::from_utf8(bytes) {
+            (Cow::Borrowed(s), "UTF-8")
+        } else {
+            let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
+            if had_errors {
+                return Err(CsvError::Encoding);
+            }
+            (text, "gb18030")
+        };
+    let delimiter = sniff_delimiter(&text);
+    Ok(Decoded {
+        text,
+        encoding,
+        delimiter,
+    })
+}
+
+/// Picks `;` or a tab when the header line has more of them than commas (Excel in locales
+/// whose decimal separator is a comma writes `;`; "Unicode text" is tab-separated).
+fn sniff_delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or("");
+    let count = |c: char| header.matches(c).count();
+    let (commas, semis, tabs) = (count(','), count(';'), count('\t'));
+    if tabs > commas && tabs >= semis {
+        b'\t'
+    } else if semis > commas {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// Splits a `|`-separated list cell into trimmed, non-empty items.
+pub fn split_list(cell: &str) -> Vec<String> {
+    cell.split('|')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_with_and_without_bom() {
+        let d = decode("code,name\n1,葡萄糖\n".as_bytes()).unwrap();
+        assert_eq!((d.encoding, d.delimiter), ("UTF-8", b','));
+        assert!(d.text.starts_with("code"));
+        let with_bom = [&[0xEF, 0xBB, 0xBF][..], "code,name\n".as_bytes()].concat();
+        let d = decode(&with_bom).unwrap();
+        assert_eq!(d.encoding, "UTF-8");
+        assert!(d.text.starts_with("code"), "BOM must be stripped");
+    }
+
+    #[test]
+    fn gbk_is_decoded() {
+        let (bytes, _, _) = encoding_rs::GBK.encode("code;name\n1;葡萄糖\n");
+        assert!(std::str::from_utf8(&bytes).is_err());
+        let d = decode(&bytes).unwrap();
+        assert_eq!((d.encoding, d.delimiter), ("gb18030", b';'));
+        assert!(d.text.contains("葡萄糖"));
+    }
+
+    #[test]
+    fn utf16_with_bom() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "a\tb\n".encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let d = decode(&bytes).unwrap();
+        assert_eq!((d.encoding, d.delimiter), ("UTF-16LE", b'\t'));
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert!(matches!(decode(&[0x81, 0x20, 0xFF]), Err(CsvError::Encoding)));
+        assert!(matches!(decode(&[]), Err(CsvError::Empty)));
+    }
+
+    #[test]
+    fn lists() {
+        assert_eq!(split_list(" GLU | Glu||"), vec!["GLU", "Glu"]);
+        assert!(split_list("").is_empty());
+    }
+}

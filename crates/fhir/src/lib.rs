@@ -1,0 +1,38 @@
+//! FHIR R4 JSON in and out for huren: the terminology answers, the published resources and the
+//! request bodies, built with fhir-model's R4B types.
+//!
+//! Architecture invariant: fhir-model is used here and nowhere else. Every public function takes
+//! core domain values and returns serialized JSON bytes (or reads bytes), none of them generic,
+//! so fhir-model's serde code is compiled once, in this crate. Outputs are built from typed
+//! resources, never from hand-assembled JSON, so they are R4-shaped by construction: R4B's
+//! `Parameters`, `CapabilityStatement`, `CodeSystem`, `ValueSet`, `ConceptMap`, `Bundle` and
+//! `OperationOutcome` are wire-compatible with R4 4.0.1. The one exception is the last-resort
+//! `OperationOutcome` of the `outcome` module, written by hand because it runs when the typed
+//! path has just failed.
+
+mod capability;
+mod error;
+mod outcome;
+mod params;
+mod properties;
+mod resources;
+mod terminology;
+mod urls;
+mod wire;
+
+pub use capability::capability_statement;
+pub use error::FhirError;
+pub use outcome::{Issue, IssueCode, Severity, operation_outcome};
+pub use params::parse_parameters;
+pub use resources::bundle::search_bundle;
+pub use resources::code_system::{CodeSystemInput, LOINC_NOTICE, code_system};
+pub use resources::concept_map::concept_map;
+pub use terminology::{
+    Expansion, LookupInput, TranslateMatch, expansion, lookup, translate, validate_code,
+};
+pub use urls::{DEFAULT_BASE, Urls};
+
+/// The content type of every response: FHIR JSON, R4.
+///
+/// Not fhir-model's `r4b::JSON_MIME_TYPE`, which says `fhirVersion=4.3`: this server speaks R4.
+pub const FHIR_JSON: &str = "application/fhir+json; fhirVersion=4.0";

@@ -1,0 +1,19 @@
+//! The HTTP face of huren: actix-web routes for the FHIR terminology operations and the admin
+//! API, JWT authentication, and errors rendered as `OperationOutcome`.
+//!
+//! Architecture invariants:
+//! - Handlers reach storage only through core's ports ([`RegistryStore`]) and answer
+//!   terminology reads from the in-memory [`Catalog`], never from SQL.
+//! - Status codes are chosen in `error.rs` only.
+//! - Every route but `/fhir/metadata` and `/health` requires a valid bearer token.
+
+pub mod auth;
+pub mod error;
+mod params;
+mod routes;
+mod state;
+
+pub use auth::{Authenticator, Principal, Role};
+pub use error::ApiError;
+pub use routes::configure;
+pub use state::{AppState, Catalog};

@@ -1,0 +1,131 @@
+//! Route table. One module per resource or operation.
+
+mod code_system;
+mod expand;
+mod lookup;
+mod metadata;
+mod registry;
+mod translate;
+mod validate;
+
+use crate::error::ApiError;
+use crate::state::{AppState, Catalog};
+use actix_web::{HttpResponse, web};
+use huren_core::{CodeSystem, Language};
+
+/// Registers every route of the service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(metadata::health))
+        .route("/fhir/metadata", web::get().to(metadata::capability))
+        .route("/fhir/CodeSystem/$lookup", web::get().to(lookup::lookup))
+        .route("/fhir/CodeSystem/$lookup", web::post().to(lookup::lookup))
+        .route(
+            "/fhir/CodeSystem/$validate-code",
+            web::get().to(validate::validate_code),
+        )
+        .route(
+            "/fhir/CodeSystem/$validate-code",
+            web::post().to(validate::validate_code),
+        )
+        .route("/fhir/ValueSet/$expand", web::get().to(expand::expand))
+        .route("/fhir/ValueSet/$expand", web::post().to(expand::expand))
+        .route(
+            "/fhir/ConceptMap/$translate",
+            web::get().to(translate::translate),
+        )
+        .route(
+            "/fhir/ConceptMap/$translate",
+            web::post().to(translate::translate),
+        )
+        .route("/fhir/ConceptMap/{id}", web::get().to(translate::read))
+        .route("/fhir/CodeSystem", web::get().to(code_system::search))
+        .route("/fhir/CodeSystem/{id}", web::get().to(code_system::read))
+        .route("/api/registry/releases", web::get().to(registry::releases))
+        .route("/api/registry/diff", web::get().to(registry::diff))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// A FHIR JSON response.
+fn fhir(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(huren_fhir::FHIR_JSON)
+        .body(body)
+}
+
+/// Resolves a code-system parameter (`system` or `url`) to one of ours.
+fn code_system_param(
+    state: &AppState,
+    name: &str,
+    value: &str,
+) -> Result<CodeSystem, ApiError> {
+    state.urls.parse_code_system(value).ok_or_else(|| {
+        ApiError::param(
+            name,
+            format!(
+                "unknown code system `{value}`; known: {} and {}",
+                state.urls.code_system(CodeSystem::National),
+                state.urls.code_system(CodeSystem::Loinc)
+            ),
+        )
+    })
+}
+
+/// The display language: `displayLanguage`, else the first `Accept-Language` tag we know,
+/// else Chinese.
+fn language(
+    params: &crate::params::Params,
+    req: &actix_web::HttpRequest,
+) -> Result<Language, ApiError> {
+    if let Some(tag) = params.get("displayLanguage")? {
+        return Language::parse(tag).ok_or_else(|| {
+            ApiError::param("displayLanguage", format!("`{tag}` is not supported; use zh or en"))
+        });
+    }
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Ok(accept
+        .split(',')
+        .filter_map(|t| Language::parse(t.split(';').next().unwrap_or("").trim()))
+        .next()
+        .unwrap_or_default())
+}
+
+/// The release a `version` parameter names, or the current one.
+fn release_of<'a>(
+    catalog: &'a Catalog,
+    system: CodeSystem,
+    version: Option<&str>,
+) -> Result<&'a huren_core::Release, ApiError> {
+    match version {
+        Some(v) => catalog.registry.release(system, v).ok_or_else(|| {
+            ApiError::NotFound(format!("{system} has no release `{v}`"))
+        }),
+        None => catalog
+            .registry
+            .current(system)
+            .map(|c| &c.release)
+            .ok_or_else(|| ApiError::NotFound(format!("no {system} release is loaded"))),
+    }
+}
+
+/// Runs blocking store work off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+}
+
+type State = web::Data<AppState>;

@@ -1,0 +1,297 @@
+//! The in-memory search index over a registry snapshot: its schema, how it is built, and how a
+//! page of ranked codes is collected from it.
+
+use std::fmt;
+use std::iter;
+use std::sync::Arc;
+
+use huren_core::concept::Language;
+use huren_core::ports::{ConceptSearch, PortError, SearchPage};
+use huren_core::{CodeSystem, Concept, Registry};
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::indexer::NoMergePolicy;
+use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
+use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument};
+
+use crate::SearchError;
+use crate::analysis::{
+    self, EN_STEMS, EN_WORDS, ZH_BIGRAMS, ZH_WORDS, fold_width, name_key, normalize_abbreviation,
+};
+use crate::query::{self, Clauses};
+
+/// Name of the fast field holding a document's ordinal: its position in [`SearchIndex`]'s
+/// code table, which is also its rank among equally scored hits.
+const ORD: &str = "ord";
+/// Indexing memory per writer thread. tantivy wants at least 15 MB; a registry of 100k
+/// concepts indexes in well under this, so every thread writes one segment.
+const WRITER_BUDGET_PER_THREAD: usize = 64 * 1024 * 1024;
+/// More threads than this do not speed up a build of a few hundred thousand short documents.
+const MAX_WRITER_THREADS: usize = 4;
+
+/// The fields of the index.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields {
+    /// `national` or `loinc`, for filtering.
+    pub system: Field,
+    /// The code, as one raw term.
+    pub code: Field,
+    /// For a national concept: its LOINC equivalent, as one raw term.
+    pub loinc: Field,
+    /// Each abbreviation lowercased, and again with punctuation removed.
+    pub abbreviation: Field,
+    /// Each whole name (displays, synonyms, short name), as [`name_key`] normalizes it.
+    pub name: Field,
+    /// Chinese display and synonyms, cut into words by jieba.
+    pub zh_words: Field,
+    /// Chinese display and synonyms, cut into characters and bigrams.
+    pub zh_bigrams: Field,
+    /// English display, synonyms and short name, as lowercased words.
+    pub en_words: Field,
+    /// The English display and synonyms, stemmed.
+    pub en_stems: Field,
+    /// See [`ORD`].
+    pub ord: Field,
+}
+
+impl Fields {
+    fn schema() -> (Schema, Fields) {
+        let mut sb = Schema::builder();
+        // Exact-match fields are scored by constants, so they need no field norms. Analyzed
+        // fields keep field norms for BM25 but record neither positions (no query here is a
+        // phrase) nor term frequencies: in a name, a repeated word is structure, not weight.
+        // With frequencies, `Hemoglobin A1c/Hemoglobin.total` outranked `Hemoglobin [Mass/volume]
+        // in Blood` for the search `hemoglobin`; without them the shorter name wins.
+        let raw = || {
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_fieldnorms(false)
+                    .set_index_option(IndexRecordOption::Basic),
+            )
+        };
+        let analyzed = |tokenizer: &str| {
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(tokenizer)
+                    .set_index_option(IndexRecordOption::Basic),
+            )
+        };
+        let fields = Fields {
+            system: sb.add_text_field("system", raw()),
+            code: sb.add_text_field("code", raw()),
+            loinc: sb.add_text_field("loinc", raw()),
+            abbreviation: sb.add_text_field("abbreviation", raw()),
+            name: sb.add_text_field("name", raw()),
+            zh_words: sb.add_text_field("zh_words", analyzed(ZH_WORDS)),
+            zh_bigrams: sb.add_text_field("zh_bigrams", analyzed(ZH_BIGRAMS)),
+            en_words: sb.add_text_field("en_words", analyzed(EN_WORDS)),
+            en_stems: sb.add_text_field("en_stems", analyzed(EN_STEMS)),
+            ord: sb.add_u64_field(ORD, FAST),
+        };
+        (sb.build(), fields)
+    }
+
+    fn document(&self, system: CodeSystem, c: &Concept, ord: u64) -> TantivyDocument {
+        let mut doc = TantivyDocument::new();
+        doc.add_text(self.system, system.as_str());
+        doc.add_text(self.code, &c.code);
+        if !c.loinc.is_empty() {
+            doc.add_text(self.loinc, &c.loinc);
+        }
+        doc.add_u64(self.ord, ord);
+
+        let mut abbreviations: Vec<String> = Vec::new();
+        for a in &c.abbreviations {
+            for key in [name_key(a), normalize_abbreviation(a)] {
+                if !key.is_empty() && !abbreviations.contains(&key) {
+                    abbreviations.push(key);
+                }
+            }
+        }
+        for a in &abbreviations {
+            doc.add_text(self.abbreviation, a);
+        }
+
+        let zh = iter::once(&c.display_zh).chain(&c.synonyms_zh);
+        for text in zh.clone().filter(|t| !t.trim().is_empty()) {
+            let text = fold_width(text);
+            doc.add_text(self.zh_words, &text);
+            doc.add_text(self.zh_bigrams, &text);
+        }
+        let en_full = iter::once(&c.display_en).chain(&c.synonyms_en);
+        for text in en_full.clone().filter(|t| !t.trim().is_empty()) {
+            let text = fold_width(text);
+            doc.add_text(self.en_words, &text);
+            doc.add_text(self.en_stems, &text);
+        }
+        // The short name is LOINC's abbreviated form (`Creat SerPl-sCnc`): its words are
+        // abbreviations that stemming would only mangle, so it is indexed as words only.
+        if !c.short_name.trim().is_empty() {
+            doc.add_text(self.en_words, fold_width(&c.short_name));
+        }
+        let en = en_full.chain(iter::once(&c.short_name));
+
+        let mut names: Vec<String> = Vec::new();
+        for n in zh.chain(en) {
+            let key = name_key(n);
+            if !key.is_empty() && !names.contains(&key) {
+                names.push(key);
+            }
+        }
+        for n in &names {
+            doc.add_text(self.name, n);
+        }
+        doc
+    }
+}
+
+/// A full-text index of the current release of every code system, held in RAM.
+///
+/// It is derived data: build a new one from each new registry snapshot and swap it in; it is
+/// never updated in place. Searching takes `&self` and is safe from many threads at once
+/// (every search takes a cheap snapshot of the one reader).
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    /// The code of each document, by ordinal.
+    codes: Vec<String>,
+}
+
+impl fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("concepts", &self.codes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SearchIndex {
+    /// Indexes every concept of the current release of each code system of `registry`.
+    pub fn build(registry: &Registry) -> Result<SearchIndex, SearchError> {
+        let mut concepts: Vec<(CodeSystem, &Concept)> = CodeSystem::ALL
+            .iter()
+            .filter_map(|&s| registry.current(s).map(|r| (s, r)))
+            .flat_map(|(s, r)| r.concepts.iter().map(move |c| (s, c.as_ref())))
+            .collect();
+        // The ordinal of a document is its position in this order, and equally scored hits
+        // are returned in ordinal order: the shorter display first, then by code. That makes
+        // results independent of how documents were spread over segments.
+        concepts.sort_by_cached_key(|&(s, c)| {
+            (c.display(Language::Zh).chars().count(), c.code.as_str(), s)
+        });
+
+        let names = concepts.iter().flat_map(|(_, c)| {
+            iter::once(c.display_zh.as_str()).chain(c.synonyms_zh.iter().map(String::as_str))
+        });
+        let jieba = Arc::new(analysis::lab_jieba(names));
+
+        let (schema, fields) = Fields::schema();
+        let index = Index::create_in_ram(schema);
+        analysis::register_analyzers(&index, jieba);
+
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_WRITER_THREADS);
+        let mut writer: IndexWriter<TantivyDocument> =
+            index.writer_with_num_threads(threads, threads * WRITER_BUDGET_PER_THREAD)?;
+        // Merging a few fresh segments costs more build time than it saves in search time.
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        for (ord, &(system, c)) in concepts.iter().enumerate() {
+            writer.add_document(fields.document(system, c, ord as u64))?;
+        }
+        writer.commit()?;
+        writer.wait_merging_threads()?;
+
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let codes = concepts.iter().map(|(_, c)| c.code.clone()).collect();
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            codes,
+        })
+    }
+
+    /// How many concepts the index holds, over all systems.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// Whether the index holds no concept.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// Ranked search of `text` among the concepts of `system`: skips `offset` hits and returns
+    /// at most `count` codes, best first, with the number of all hits. Empty or blank `text`
+    /// gives an empty page.
+    pub fn search(
+        &self,
+        system: CodeSystem,
+        text: &str,
+        offset: usize,
+        count: usize,
+    ) -> Result<SearchPage, SearchError> {
+        self.search_with(Clauses::ALL, system, text, offset, count)
+    }
+
+    /// [`SearchIndex::search`] with a choice of clauses, for measuring what each adds.
+    pub(crate) fn search_with(
+        &self,
+        clauses: Clauses,
+        system: CodeSystem,
+        text: &str,
+        offset: usize,
+        count: usize,
+    ) -> Result<SearchPage, SearchError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(SearchPage::default());
+        }
+        let searcher = self.reader.searcher();
+        let query = query::build(&self.index, &searcher, &self.fields, clauses, system, text)?;
+
+        // Clamping keeps an absurd offset or count from sizing the collector's buffer.
+        let docs = usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX);
+        let offset = offset.min(docs);
+        let count = count.min(docs - offset);
+        if count == 0 {
+            let total = searcher.search(&query, &Count)?;
+            return Ok(SearchPage {
+                total,
+                codes: Vec::new(),
+            });
+        }
+        let top = TopDocs::with_limit(count).and_offset(offset).order_by((
+            SortBySimilarityScore,
+            (SortByStaticFastValue::<u64>::for_field(ORD), Order::Asc),
+        ));
+        let (hits, total) = searcher.search(&query, &(top, Count))?;
+        let codes = hits
+            .into_iter()
+            .filter_map(|((_score, ord), _)| {
+                let ord = usize::try_from(ord?).ok()?;
+                self.codes.get(ord).cloned()
+            })
+            .collect();
+        Ok(SearchPage { total, codes })
+    }
+}
+
+impl ConceptSearch for SearchIndex {
+    fn search(
+        &self,
+        system: CodeSystem,
+        text: &str,
+        offset: usize,
+        count: usize,
+    ) -> Result<SearchPage, PortError> {
+        SearchIndex::search(self, system, text, offset, count)
+            .map_err(|e| PortError::Backend(e.to_string()))
+    }
+}

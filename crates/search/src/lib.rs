@@ -1,0 +1,23 @@
+//! Free-text search over the code registry with tantivy: the adapter behind
+//! [`huren_core::ports::ConceptSearch`].
+//!
+//! A [`SearchIndex`] is built in RAM from a [`huren_core::Registry`] snapshot and answers
+//! ranked searches in one code system at a time. Chinese text is indexed twice, as jieba words
+//! (with the registry's own lab names added to jieba's dictionary) and as character bigrams;
+//! English text as words and as stems; abbreviations and codes as exact terms.
+//!
+//! Architecture invariant: the index is derived data, never the source of truth. It is
+//! rebuilt from each new registry snapshot (which is why building must stay fast), and it
+//! never writes to disk.
+
+mod analysis;
+mod error;
+mod index;
+mod query;
+
+#[cfg(test)]
+mod tests;
+
+pub use analysis::warm_up;
+pub use error::SearchError;
+pub use index::SearchIndex;

@@ -1,0 +1,133 @@
+//! Startup and the HTTP server: connect, migrate, seed on first start, build the catalog, bind,
+//! and keep the catalog in step with the database.
+
+use crate::config::{Settings, jwt_secret};
+use crate::registry_ops::load_catalog;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use huren_core::ports::RegistryStore;
+use huren_fhir::Urls;
+use huren_http::{AppState, Authenticator};
+use huren_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A built, bound, not yet running service.
+pub struct Application {
+    server: actix_web::dev::Server,
+    addr: SocketAddr,
+    state: web::Data<AppState>,
+    store: Store,
+    refresh: Duration,
+    /// Set when `serve` created a new development secret, so `main` can say how to mint tokens.
+    pub created_secret: Option<std::path::PathBuf>,
+}
+
+impl Application {
+    /// Does everything up to accepting connections. Binding port 0 picks a free port; read it
+    /// back with [`Application::addr`].
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let (secret, created) = jwt_secret(settings.jwt_secret.as_ref(), &settings.data_dir)?;
+        let db = settings.db.clone();
+        let seed = settings.seed;
+        let (store, catalog) = web::block(move || -> anyhow::Result<_> {
+            let store = Store::connect(&db).with_context(|| format!("opening {db}"))?;
+            let applied = store.migrate()?;
+            if applied > 0 {
+                tracing::info!(applied, backend = store.backend(), "migrations applied");
+            }
+            if seed && crate::seed::seed_if_empty(&store)? {
+                tracing::info!("loaded the national registry and LOINC seed");
+            }
+            let catalog = load_catalog(&store)?;
+            Ok((store, catalog))
+        })
+        .await??;
+        let urls = Urls::new(settings.canonical_base.clone());
+        let state = web::Data::new(AppState::new(
+            catalog,
+            Arc::new(store.clone()) as Arc<dyn RegistryStore>,
+            urls,
+        ));
+        let auth = web::Data::new(Authenticator::hs256(secret.expose().as_bytes()));
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(auth.clone())
+                .app_data(web::PayloadConfig::new(10 * 1024 * 1024))
+                .configure(huren_http::configure)
+        });
+        if let Some(w) = settings.workers {
+            server = server.workers(w);
+        }
+        let server = server
+            .bind(&settings.addr)
+            .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let addr = *server
+            .addrs()
+            .first()
+            .context("the server bound no address")?;
+        Ok(Application {
+            server: server.run(),
+            addr,
+            state,
+            store,
+            refresh: Duration::from_secs(settings.refresh_secs.max(1)),
+            created_secret: created.then(|| settings.data_dir.join("jwt-secret")),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped, reloading the catalog when another process (`huren import`, or
+    /// another node) adds a release.
+    pub async fn run(self) -> std::io::Result<()> {
+        let Application {
+            server,
+            state,
+            store,
+            refresh,
+            ..
+        } = self;
+        let watcher = actix_web::rt::spawn(watch_releases(state, store, refresh));
+        let result = server.await;
+        watcher.abort();
+        result
+    }
+}
+
+/// Polls the release list and rebuilds the catalog when it changed. The catalog is derived
+/// data, so rebuilding it from the database is always correct, merely not free.
+async fn watch_releases(state: web::Data<AppState>, store: Store, every: Duration) {
+    let mut interval = actix_web::rt::time::interval(every);
+    loop {
+        interval.tick().await;
+        let known = state.catalog().registry.releases().len();
+        let store2 = store.clone();
+        let latest = web::block(move || store2.releases()).await;
+        let Ok(Ok(releases)) = latest else {
+            tracing::warn!("cannot read releases; will retry");
+            continue;
+        };
+        if releases.len() == known {
+            continue;
+        }
+        let store2 = store.clone();
+        match web::block(move || load_catalog(&store2)).await {
+            Ok(Ok(catalog)) => {
+                tracing::info!(releases = releases.len(), "registry changed; catalog rebuilt");
+                state.set_catalog(catalog);
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot rebuild the catalog"),
+            Err(e) => tracing::error!(error = %e, "catalog rebuild task failed"),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Settings: defaults in code, overridden by `HUREN_…` environment variables, overridden by
+//! command-line flags (clap reads both). Secrets are wrapped so they never print.
+
+use std::path::PathBuf;
+
+/// The default canonical base of huren's URLs (a reserved documentation domain).
+pub const DEFAULT_CANONICAL_BASE: &str = "http://huren.example/fhir";
+
+/// A secret string whose `Debug` does not show it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `sqlite://PATH`, a path, or `postgres://…`.
+    pub db: String,
+    /// `HOST:PORT`; port 0 picks a free port (tests).
+    pub addr: String,
+    /// Base of canonical URLs (`HUREN_CANONICAL_BASE`).
+    pub canonical_base: String,
+    /// HS256 secret (`HUREN_JWT_SECRET`); when `None`, one is created in `data_dir`.
+    pub jwt_secret: Option<Secret>,
+    /// Where generated files (the development JWT secret) live.
+    pub data_dir: PathBuf,
+    /// HTTP worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// How often to check the database for releases imported by another process.
+    pub refresh_secs: u64,
+    /// Load the national and LOINC seed on first start.
+    pub seed: bool,
+}
+
+impl Settings {
+    /// The defaults of a newcomer's `huren serve`.
+    pub fn new(db: impl Into<String>) -> Settings {
+        Settings {
+            db: db.into(),
+            addr: "127.0.0.1:8080".into(),
+            canonical_base: DEFAULT_CANONICAL_BASE.into(),
+            jwt_secret: None,
+            data_dir: PathBuf::from("huren-data"),
+            workers: None,
+            refresh_secs: 2,
+            seed: true,
+        }
+    }
+}
+
+/// The development secret: `HUREN_JWT_SECRET` if set, else the one stored in `data_dir`,
+/// created (random, 256 bits, file mode 0600) on first use. Returns the secret and whether it
+/// was just created.
+pub fn jwt_secret(configured: Option<&Secret>, data_dir: &std::path::Path) -> anyhow::Result<(Secret, bool)> {
+    use anyhow::Context;
+    use rand::Rng;
+    if let Some(s) = configured {
+        anyhow::ensure!(s.expose().len() >= 16, "HUREN_JWT_SECRET must be at least 16 characters");
+        return Ok((s.clone(), false));
+    }
+    let path = data_dir.join("jwt-secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_owned();
+        anyhow::ensure!(!s.is_empty(), "{} is empty", path.display());
+        return Ok((Secret::new(s), false));
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let bytes: [u8; 32] = rand::rng().random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &hex).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok((Secret::new(hex), true))
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, created) = jwt_secret(None, dir.path()).unwrap();
+        assert!(created);
+        assert_eq!(a.expose().len(), 64);
+        let (b, created) = jwt_secret(None, dir.path()).unwrap();
+        assert!(!created);
+        assert_eq!(a.expose(), b.expose());
+        assert_eq!(format!("{a:?}"), "Secret(…)");
+    }
+
+    #[test]
+    fn a_short_configured_secret_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(jwt_secret(Some(&Secret::new("short")), dir.path()).is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! The huren application: configuration, startup (migrations, seed, catalog), the HTTP server,
+//! and the registry operations the command line runs. `main.rs` only parses arguments.
+//!
+//! This is the one crate that names concrete adapters (diesel store, tantivy search).
+
+pub mod app;
+pub mod config;
+pub mod registry_ops;
+pub mod seed;
+pub mod token;
+
+pub use app::Application;
+pub use config::Settings;

@@ -1,0 +1,332 @@
+//! `huren`: the command line. Parses arguments and calls into the library; nothing else.
+//!
+//! clap (derive) parses arguments and `HUREN_…` environment variables; indicatif draws
+//! progress bars only when stderr is a terminal.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use huren::config::{Secret, Settings, jwt_secret};
+use huren::registry_ops::{ImportOutcome, import_codes};
+use huren_core::CodeSystem;
+use huren_http::Role;
+use huren_store::Store;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "huren", version, about = "Lab-result mutual recognition (互认) terminology service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DbArgs {
+    /// Database: sqlite://PATH (default huren.db in the working directory) or postgres://…
+    #[arg(long, env = "HUREN_DB", default_value = "sqlite://huren.db")]
+    db: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (creates the schema and loads the seed on first start).
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on.
+        #[arg(long, env = "HUREN_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Base of canonical URLs.
+        #[arg(long, env = "HUREN_CANONICAL_BASE", default_value = huren::config::DEFAULT_CANONICAL_BASE)]
+        canonical_base: String,
+        /// Directory for generated files (the development JWT secret).
+        #[arg(long, env = "HUREN_DATA_DIR", default_value = "huren-data")]
+        data_dir: PathBuf,
+        /// HTTP worker threads (default: one per core).
+        #[arg(long, env = "HUREN_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Import data files.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Inspect registry releases.
+    Registry {
+        #[command(subcommand)]
+        what: RegistryCommand,
+    },
+    /// Print a signed development token (HS256).
+    Token {
+        #[arg(long)]
+        role: String,
+        /// Hospital id the token acts for (optional for admin).
+        #[arg(long)]
+        hospital: Option<String>,
+        /// Lifetime, e.g. 30m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// Subject (user or system name).
+        #[arg(long, default_value = "huren-cli")]
+        sub: String,
+        #[arg(long, env = "HUREN_DATA_DIR", default_value = "huren-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import a code table as a new release: the national layout or LOINC's Loinc.csv.
+    Codes {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::National)]
+        format: Format,
+        /// Release label (default: file name and time).
+        #[arg(long)]
+        release: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// List releases.
+    Releases {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Codes added, changed, deprecated and removed between two releases.
+    Diff {
+        from: String,
+        to: String,
+        #[arg(long, value_enum, default_value_t = Format::National)]
+        system: Format,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    National,
+    Loinc,
+}
+
+impl Format {
+    fn system(self) -> CodeSystem {
+        match self {
+            Format::National => CodeSystem::National,
+            Format::Loinc => CodeSystem::Loinc,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUREN_LOG")
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(db: &DbArgs) -> anyhow::Result<Store> {
+    let store = Store::connect(&db.db).with_context(|| format!("opening {}", db.db))?;
+    store.migrate()?;
+    Ok(store)
+}
+
+fn env_secret() -> Option<Secret> {
+    std::env::var("HUREN_JWT_SECRET").ok().filter(|s| !s.is_empty()).map(Secret::new)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            db,
+            addr,
+            canonical_base,
+            data_dir,
+            workers,
+        } => {
+            let mut settings = Settings::new(db.db);
+            settings.addr = addr;
+            settings.canonical_base = canonical_base;
+            settings.data_dir = data_dir;
+            settings.workers = workers;
+            settings.jwt_secret = env_secret();
+            actix_web::rt::System::new().block_on(serve(settings))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { db } => {
+            let store = Store::connect(&db.db)?;
+            let n = store.migrate()?;
+            println!("{n} migration(s) applied to {}", store.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            what:
+                ImportCommand::Codes {
+                    file,
+                    format,
+                    release,
+                    db,
+                },
+        } => import(&file, format.system(), release, &db),
+        Command::Registry { what } => match what {
+            RegistryCommand::Releases { db } => {
+                let store = open(&db)?;
+                use huren_core::ports::RegistryStore;
+                for r in store.releases()? {
+                    println!(
+                        "{:<9} {:<24} {:>7} concepts  {}  {}",
+                        r.system, r.label, r.concept_count, r.imported_at, r.source
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            RegistryCommand::Diff {
+                from,
+                to,
+                system,
+                db,
+            } => {
+                let store = open(&db)?;
+                let d = huren::registry_ops::diff(&store, system.system(), &from, &to)?;
+                for (kind, codes) in [
+                    ("added", &d.added),
+                    ("changed", &d.changed),
+                    ("deprecated", &d.deprecated),
+                    ("removed", &d.removed),
+                ] {
+                    for c in codes {
+                        println!("{kind}\t{c}");
+                    }
+                }
+                eprintln!(
+                    "{} added, {} changed, {} deprecated, {} removed",
+                    d.added.len(),
+                    d.changed.len(),
+                    d.deprecated.len(),
+                    d.removed.len()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Token {
+            role,
+            hospital,
+            ttl,
+            sub,
+            data_dir,
+        } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role `{role}`: admin, curator, system, clinician or qc")
+            })?;
+            let ttl = humantime::parse_duration(&ttl)
+                .with_context(|| format!("--ttl `{ttl}` is not a duration like 30m, 1h or 7d"))?;
+            let (secret, _) = jwt_secret(env_secret().as_ref(), &data_dir)?;
+            println!(
+                "{}",
+                huren::token::mint(secret.expose(), &sub, role, hospital.as_deref(), ttl)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = huren::Application::build(settings).await?;
+    if let Some(path) = &app.created_secret {
+        eprintln!(
+            "Created a development JWT secret in {}.\nMint a token with:  cargo run --release -- token --role admin",
+            path.display()
+        );
+    }
+    eprintln!("huren listening on http://{}", app.addr());
+    app.run().await?;
+    Ok(())
+}
+
+fn import(
+    file: &std::path::Path,
+    system: CodeSystem,
+    release: Option<String>,
+    db: &DbArgs,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let label = release.unwrap_or_else(|| {
+        let stem = file.file_stem().map_or("import".into(), |s| s.to_string_lossy().into_owned());
+        let now = time::OffsetDateTime::now_utc();
+        format!(
+            "{stem}-{:04}{:02}{:02}T{:02}{:02}{:02}",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second()
+        )
+    });
+    let store = open(db)?;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(bytes.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )?,
+        );
+        bar.set_message("reading");
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let started = std::time::Instant::now();
+    let outcome = import_codes(
+        &store,
+        &bytes,
+        system,
+        &label,
+        &file.display().to_string(),
+        &mut |done| bar.set_position(done),
+    )?;
+    bar.finish_and_clear();
+    match outcome {
+        ImportOutcome::Imported(r) => {
+            println!(
+                "imported {} {} concepts as release `{}` in {:.1} s",
+                r.concept_count,
+                r.system,
+                r.label,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ImportOutcome::Rejected(problems) => {
+            for p in &problems {
+                eprintln!("{}:{p}", file.display());
+            }
+            eprintln!(
+                "{}: {} problem(s); nothing was imported",
+                file.display(),
+                problems.len()
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The seed loaded on first start: LOINC's Top-2000 lab terms (SI and US editions) as the LOINC
+//! reference, then the national registry of `code-tables/`. Both files are compiled into the
+//! binary so that `huren serve` works from any directory.
+//!
+//! This material contains content from LOINC (http://loinc.org). LOINC is copyright © 1995-2020,
+//! Regenstrief Institute, Inc. and the Logical Observation Identifiers Names and Codes (LOINC)
+//! Committee and is available at no cost under the license at http://loinc.org/license.
+//! LOINC® is a registered United States trademark of Regenstrief Institute, Inc.
+
+use anyhow::{Context, bail};
+use huren_core::ports::RegistryStore;
+use huren_core::{CodeSystem, Concept};
+use std::collections::{BTreeMap, HashMap};
+
+pub const NATIONAL_TABLE: &[u8] = include_bytes!("../../../code-tables/national-lab.csv");
+pub const LOINC_TOP2000_SI: &[u8] =
+    include_bytes!("../../../code-tables/LOINC_1.6_Top2000CommonLabResultsSI.csv");
+pub const LOINC_TOP2000_US: &[u8] =
+    include_bytes!("../../../code-tables/LOINC_1.6_Top2000CommonLabResultsUS.csv");
+
+/// Release labels of the seed.
+pub const NATIONAL_SEED_LABEL: &str = "2026.1";
+pub const LOINC_SEED_LABEL: &str = "top2000-1.6";
+
+/// Parses one embedded table, failing loudly: a bad seed is a build defect, not user input.
+fn parse(bytes: &[u8], system: CodeSystem, name: &str) -> anyhow::Result<Vec<Concept>> {
+    let table = huren_csv::parse_code_table(bytes, system)?;
+    if let Some(p) = table.problems.first() {
+        bail!("seed table {name} is invalid: {p}");
+    }
+    Ok(table.rows.into_iter().map(|(_, c)| c).collect())
+}
+
+/// The LOINC seed: the union of the SI and US Top-2000 files, with the six axes filled in from
+/// the national table for the codes it maps (the Top-2000 files carry names only).
+pub fn loinc_seed() -> anyhow::Result<Vec<Concept>> {
+    let national = parse(NATIONAL_TABLE, CodeSystem::National, "national-lab.csv")?;
+    let axes: HashMap<&str, &huren_core::Axes> = national
+        .iter()
+        .filter_map(|c| Some((c.loinc.as_str(), c.axes.as_ref()?)))
+        .collect();
+    let mut by_code = BTreeMap::new();
+    for (bytes, name) in [
+        (LOINC_TOP2000_SI, "LOINC_1.6_Top2000CommonLabResultsSI.csv"),
+        (LOINC_TOP2000_US, "LOINC_1.6_Top2000CommonLabResultsUS.csv"),
+    ] {
+        for mut c in parse(bytes, CodeSystem::Loinc, name)? {
+            if c.axes.is_none() {
+                c.axes = axes.get(c.code.as_str()).map(|a| (*a).clone());
+            }
+            by_code.entry(c.code.clone()).or_insert(c);
+        }
+    }
+    Ok(by_code.into_values().collect())
+}
+
+/// Loads the seed if the database has no release yet. Returns whether it did.
+pub fn seed_if_empty(store: &dyn RegistryStore) -> anyhow::Result<bool> {
+    if !store.releases()?.is_empty() {
+        return Ok(false);
+    }
+    let loinc = loinc_seed()?;
+    store
+        .insert_release(CodeSystem::Loinc, LOINC_SEED_LABEL, "LOINC 1.6 Top-2000 (SI+US)", &loinc)
+        .context("storing the LOINC seed")?;
+    let outcome = crate::registry_ops::import_codes(
+        store,
+        NATIONAL_TABLE,
+        CodeSystem::National,
+        NATIONAL_SEED_LABEL,
+        "code-tables/national-lab.csv",
+        &mut |_| {},
+    )?;
+    if let crate::registry_ops::ImportOutcome::Rejected(problems) = outcome {
+        bail!(
+            "the national seed is invalid: {}",
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        );
+    }
+    Ok(true)
+}

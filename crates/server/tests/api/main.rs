@@ -1,0 +1,11 @@
+//! The integration test binary: spawns the real service on port 0 (SQLite always, PostgreSQL
+//! when `HUREN_TEST_PG_URL` is set) and talks HTTP to it.
+
+mod auth;
+mod bad_input;
+mod golden;
+mod helpers;
+mod registry;
+mod seed_files;
+mod terminology;
+mod tidy;

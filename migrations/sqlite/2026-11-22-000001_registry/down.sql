@@ -1,0 +1,2 @@
+DROP TABLE concepts;
+DROP TABLE releases;
