@@ -59,9 +59,13 @@ impl fmt::Display for CodeSystem {
 pub enum CodeProblem {
     #[error("`{code}` is not of the form DIGITS-CHECKDIGIT")]
     Malformed { code: String },
-    #[error("`{code}` is not in the national range (a seven-digit body starting with 9, e.g. 9000001-0)")]
+    #[error(
+        "`{code}` is not in the national range (a seven-digit body starting with 9, e.g. 9000001-0)"
+    )]
     NotNationalRange { code: String },
-    #[error("`{code}` has check digit {found}, but the mod-10 check digit of its body is {expected}")]
+    #[error(
+        "`{code}` has check digit {found}, but the mod-10 check digit of its body is {expected}"
+    )]
     BadCheckDigit {
         code: String,
         found: u8,
@@ -203,7 +207,16 @@ mod tests {
                 expected: 6
             })
         );
-        for bad in ["", "14749", "-6", "14749-", "14749-66", "1474a-6", "12345678-0", " 2345-7"] {
+        for bad in [
+            "",
+            "14749",
+            "-6",
+            "14749-",
+            "14749-66",
+            "1474a-6",
+            "12345678-0",
+            " 2345-7",
+        ] {
             assert!(
                 matches!(check_loinc_code(bad), Err(CodeProblem::Malformed { .. })),
                 "{bad:?}"

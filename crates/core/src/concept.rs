@@ -207,7 +207,12 @@ impl ReleaseDiff {
             .filter(|c| !new_codes.contains(c.code.as_str()))
             .map(|c| c.code.clone())
             .collect();
-        for v in [&mut diff.added, &mut diff.changed, &mut diff.deprecated, &mut diff.removed] {
+        for v in [
+            &mut diff.added,
+            &mut diff.changed,
+            &mut diff.deprecated,
+            &mut diff.removed,
+        ] {
             v.sort();
         }
         diff
@@ -282,7 +287,7 @@ pub(crate) mod tests {
         let mut a2 = a.clone();
         a2.status = Status::Deprecated;
         a2.replaced_by = b.code.clone();
-        let d = ReleaseDiff::between(&[a.clone()], &[a2, b]);
+        let d = ReleaseDiff::between(std::slice::from_ref(&a), &[a2, b]);
         assert_eq!(d.added, vec!["9000025-8"]);
         assert_eq!(d.deprecated, vec!["9000024-1"]);
         assert!(d.changed.is_empty() && d.removed.is_empty());

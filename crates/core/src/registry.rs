@@ -180,16 +180,19 @@ pub fn check_release(
                     "Chinese display name is empty",
                 ));
             }
-            if !c.loinc.is_empty() {
-                if let Err(e) = CodeSystem::Loinc.check_code(&c.loinc) {
-                    problems.push(RowProblem::new(line, Some("loinc"), e.to_string()));
-                }
+            if !c.loinc.is_empty()
+                && let Err(e) = CodeSystem::Loinc.check_code(&c.loinc)
+            {
+                problems.push(RowProblem::new(line, Some("loinc"), e.to_string()));
             }
             if loinc.is_some_and(|l| l.get(&c.code).is_some()) {
                 problems.push(RowProblem::new(
                     line,
                     Some("code"),
-                    format!("{} is a LOINC code; national codes must differ from LOINC codes", c.code),
+                    format!(
+                        "{} is a LOINC code; national codes must differ from LOINC codes",
+                        c.code
+                    ),
                 ));
             }
         }
@@ -200,10 +203,10 @@ pub fn check_release(
                 "English display name is empty",
             ));
         }
-        if !c.ucum_unit.is_empty() {
-            if let Err(e) = check_ucum(&c.ucum_unit) {
-                problems.push(RowProblem::new(line, Some("ucum_unit"), e.to_string()));
-            }
+        if !c.ucum_unit.is_empty()
+            && let Err(e) = check_ucum(&c.ucum_unit)
+        {
+            problems.push(RowProblem::new(line, Some("ucum_unit"), e.to_string()));
         }
         if c.molar_mass.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
             problems.push(RowProblem::new(
@@ -263,7 +266,10 @@ mod tests {
 
     fn registry() -> Registry {
         Registry::new(
-            vec![release(1, CodeSystem::National), release(2, CodeSystem::Loinc)],
+            vec![
+                release(1, CodeSystem::National),
+                release(2, CodeSystem::Loinc),
+            ],
             vec![
                 CurrentRelease::new(release(1, CodeSystem::National), vec![glucose()]),
                 CurrentRelease::new(release(2, CodeSystem::Loinc), vec![loinc_glucose()]),
@@ -276,14 +282,20 @@ mod tests {
         let r = registry();
         assert_eq!(r.national_for_loinc("14749-6"), ["9000024-1".to_string()]);
         assert!(r.national_for_loinc("2345-7").is_empty());
-        assert_eq!(r.lookup(CodeSystem::National, "9000024-1").unwrap().loinc, "14749-6");
+        assert_eq!(
+            r.lookup(CodeSystem::National, "9000024-1").unwrap().loinc,
+            "14749-6"
+        );
         assert!(r.release(CodeSystem::Loinc, "r2").is_some());
     }
 
     #[test]
     fn a_clean_table_has_no_problems() {
         let rows = vec![(2, glucose())];
-        assert_eq!(check_release(CodeSystem::National, &rows, &registry()), vec![]);
+        assert_eq!(
+            check_release(CodeSystem::National, &rows, &registry()),
+            vec![]
+        );
     }
 
     fn problems_of(mutate: impl Fn(&mut Concept)) -> Vec<RowProblem> {
@@ -294,15 +306,34 @@ mod tests {
 
     #[test]
     fn every_bad_row_is_reported_with_its_column() {
-        let col = |p: &[RowProblem]| p.iter().map(|p| p.column.clone().unwrap_or_default()).collect::<Vec<_>>();
+        let col = |p: &[RowProblem]| {
+            p.iter()
+                .map(|p| p.column.clone().unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(col(&problems_of(|c| c.code = "9000024-2".into())), ["code"]);
-        assert_eq!(col(&problems_of(|c| c.code = "14749-6".into())), ["code", "code"]);
-        assert_eq!(col(&problems_of(|c| c.axes.as_mut().unwrap().property.clear())), ["property"]);
+        assert_eq!(
+            col(&problems_of(|c| c.code = "14749-6".into())),
+            ["code", "code"]
+        );
+        assert_eq!(
+            col(&problems_of(|c| c.axes.as_mut().unwrap().property.clear())),
+            ["property"]
+        );
         assert_eq!(col(&problems_of(|c| c.axes = None)), [""]);
-        assert_eq!(col(&problems_of(|c| c.ucum_unit = "mmol/l/".into())), ["ucum_unit"]);
+        assert_eq!(
+            col(&problems_of(|c| c.ucum_unit = "mmol/l/".into())),
+            ["ucum_unit"]
+        );
         assert_eq!(col(&problems_of(|c| c.loinc = "14749-7".into())), ["loinc"]);
-        assert_eq!(col(&problems_of(|c| c.status = Status::Deprecated)), ["replaced_by"]);
-        assert_eq!(col(&problems_of(|c| c.molar_mass = Some(-1.0))), ["molar_mass"]);
+        assert_eq!(
+            col(&problems_of(|c| c.status = Status::Deprecated)),
+            ["replaced_by"]
+        );
+        assert_eq!(
+            col(&problems_of(|c| c.molar_mass = Some(-1.0))),
+            ["molar_mass"]
+        );
         assert_eq!(col(&problems_of(|c| c.display_zh.clear())), ["display_zh"]);
     }
 

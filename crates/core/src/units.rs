@@ -59,6 +59,9 @@ mod tests {
     #[test]
     fn comparability() {
         assert!(comparable("mg/dL", "g/L"));
-        assert!(!comparable("mmol/L", "mg/dL"), "mass and molar need a molar mass");
+        assert!(
+            !comparable("mmol/L", "mg/dL"),
+            "mass and molar need a molar mass"
+        );
     }
 }

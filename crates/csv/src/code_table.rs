@@ -4,8 +4,8 @@
 //! Columns are found by header name, never by position: LOINC has added and moved columns
 //! across releases, and curators reorder columns in Excel.
 
-use crate::text::{decode, split_list};
 use crate::CsvError;
+use crate::text::{decode, split_list};
 use huren_core::registry::RowProblem;
 use huren_core::{Axes, CodeSystem, Concept, Status};
 use std::collections::HashMap;
@@ -161,7 +161,11 @@ pub fn parse_code_table_with_progress(
         CodeTableFormat::LoincTable => &LOINC_REQUIRED,
         CodeTableFormat::LoincTop2000 => &TOP2000_REQUIRED,
     };
-    let index: HashMap<&str, usize> = header_refs.iter().enumerate().map(|(i, h)| (*h, i)).collect();
+    let index: HashMap<&str, usize> = header_refs
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (*h, i))
+        .collect();
     let missing: Vec<&str> = required
         .iter()
         .copied()
@@ -236,7 +240,11 @@ fn national_row(row: &Row<'_>, problems: &mut Vec<RowProblem>) -> Option<Concept
     let mut ok = true;
     for column in NATIONAL_REQUIRED {
         if row.get(column).is_empty() {
-            problems.push(RowProblem::new(row.line, Some(column), format!("{column} is empty")));
+            problems.push(RowProblem::new(
+                row.line,
+                Some(column),
+                format!("{column} is empty"),
+            ));
             ok = false;
         }
     }
@@ -375,7 +383,8 @@ fn top2000_row(row: &Row<'_>) -> Concept {
 pub fn write_national(concepts: &[Concept]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let join = |v: &[String]| v.join("|");
-    w.write_record(NATIONAL_COLUMNS).expect("writing to a Vec cannot fail");
+    w.write_record(NATIONAL_COLUMNS)
+        .expect("writing to a Vec cannot fail");
     for c in concepts {
         let axes = c.axes.clone().unwrap_or_default();
         let molar = c.molar_mass.map(|m| m.to_string()).unwrap_or_default();
@@ -419,7 +428,9 @@ mod tests {
 
     #[test]
     fn national_row_parses() {
-        let t = national("9000024-1,14749-6,Glucose,SCnc,Pt,Ser/Plas,Qn,,CHEM,葡萄糖,Glucose [Moles/volume] in Serum or Plasma,Glucose SerPl-sCnc,GLU|Glu,血糖|空腹血糖,blood sugar,mmol/L,180.16,ACTIVE,,\n");
+        let t = national(
+            "9000024-1,14749-6,Glucose,SCnc,Pt,Ser/Plas,Qn,,CHEM,葡萄糖,Glucose [Moles/volume] in Serum or Plasma,Glucose SerPl-sCnc,GLU|Glu,血糖|空腹血糖,blood sugar,mmol/L,180.16,ACTIVE,,\n",
+        );
         assert_eq!(t.problems, vec![]);
         let (line, c) = &t.rows[0];
         assert_eq!(*line, 2);
@@ -441,7 +452,11 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            vec![(2, Some("component")), (2, Some("molar_mass")), (3, Some("status"))]
+            vec![
+                (2, Some("component")),
+                (2, Some("molar_mass")),
+                (3, Some("status"))
+            ]
         );
         assert!(t.rows.is_empty());
     }
@@ -451,7 +466,11 @@ mod tests {
         let t = parse_code_table(b"foo,bar\n1,2\n", CodeSystem::National).unwrap();
         assert_eq!(t.problems[0].line, 1);
         let t = parse_code_table(HEADER.as_bytes(), CodeSystem::Loinc).unwrap();
-        assert!(t.problems[0].message.contains("asked for loinc"), "{:?}", t.problems);
+        assert!(
+            t.problems[0].message.contains("asked for loinc"),
+            "{:?}",
+            t.problems
+        );
     }
 
     #[test]

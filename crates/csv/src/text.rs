@@ -106,7 +106,10 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        assert!(matches!(decode(&[0x81, 0x20, 0xFF]), Err(CsvError::Encoding)));
+        assert!(matches!(
+            decode(&[0x81, 0x20, 0xFF]),
+            Err(CsvError::Encoding)
+        ));
         assert!(matches!(decode(&[]), Err(CsvError::Empty)));
     }
 

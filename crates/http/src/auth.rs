@@ -22,7 +22,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Curator, Role::System, Role::Clinician, Role::Qc];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Curator,
+        Role::System,
+        Role::Clinician,
+        Role::Qc,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -104,15 +110,16 @@ impl Authenticator {
         let mut validation = Validation::new(key.algorithm);
         validation.leeway = self.leeway_secs;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &validation).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token expired".to_owned(),
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => {
-                    "bad token signature".to_owned()
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &key.key, &validation).map_err(|e| {
+                match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "token expired".to_owned(),
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                        "bad token signature".to_owned()
+                    }
+                    _ => format!("invalid token: {e}"),
                 }
-                _ => format!("invalid token: {e}"),
-            }
-        })?;
+            })?;
         let c = data.claims;
         Ok(Principal {
             sub: c.sub,
@@ -155,7 +162,12 @@ mod tests {
     use jsonwebtoken::{EncodingKey, Header, encode};
 
     fn sign(secret: &[u8], claims: &serde_json::Value) -> String {
-        encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
+        encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret),
+        )
+        .unwrap()
     }
 
     fn now() -> u64 {
@@ -187,15 +199,24 @@ mod tests {
             assert!(err.contains(expect), "{err:?} should contain {expect:?}");
         };
         check(
-            sign(b"other", &serde_json::json!({"sub":"u","role":"admin","exp":now()+60})),
+            sign(
+                b"other",
+                &serde_json::json!({"sub":"u","role":"admin","exp":now()+60}),
+            ),
             "signature",
         );
         check(
-            sign(b"s3cret", &serde_json::json!({"sub":"u","role":"admin","exp":now()-3600})),
+            sign(
+                b"s3cret",
+                &serde_json::json!({"sub":"u","role":"admin","exp":now()-3600}),
+            ),
             "expired",
         );
         check(
-            sign(b"s3cret", &serde_json::json!({"sub":"u","role":"king","exp":now()+60})),
+            sign(
+                b"s3cret",
+                &serde_json::json!({"sub":"u","role":"king","exp":now()+60}),
+            ),
             "invalid token",
         );
         check(

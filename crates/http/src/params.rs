@@ -32,7 +32,8 @@ impl Params {
                 );
             } else if ct.contains("json") || ct.is_empty() {
                 pairs.extend(
-                    huren_fhir::parse_parameters(body).map_err(|e| ApiError::Body(e.to_string()))?,
+                    huren_fhir::parse_parameters(body)
+                        .map_err(|e| ApiError::Body(e.to_string()))?,
                 );
             } else {
                 return Err(ApiError::Body(format!(
@@ -96,7 +97,9 @@ mod tests {
     use actix_web::test::TestRequest;
 
     fn params(query: &str) -> Params {
-        let req = TestRequest::get().uri(&format!("/x?{query}")).to_http_request();
+        let req = TestRequest::get()
+            .uri(&format!("/x?{query}"))
+            .to_http_request();
         Params::from_request(&req, &Bytes::new()).unwrap()
     }
 

@@ -123,7 +123,10 @@ async fn watch_releases(state: web::Data<AppState>, store: Store, every: Duratio
         let store2 = store.clone();
         match web::block(move || load_catalog(&store2)).await {
             Ok(Ok(catalog)) => {
-                tracing::info!(releases = releases.len(), "registry changed; catalog rebuilt");
+                tracing::info!(
+                    releases = releases.len(),
+                    "registry changed; catalog rebuilt"
+                );
                 state.set_catalog(catalog);
             }
             Ok(Err(e)) => tracing::error!(error = %e, "cannot rebuild the catalog"),

@@ -66,11 +66,17 @@ impl Settings {
 /// The development secret: `HUREN_JWT_SECRET` if set, else the one stored in `data_dir`,
 /// created (random, 256 bits, file mode 0600) on first use. Returns the secret and whether it
 /// was just created.
-pub fn jwt_secret(configured: Option<&Secret>, data_dir: &std::path::Path) -> anyhow::Result<(Secret, bool)> {
+pub fn jwt_secret(
+    configured: Option<&Secret>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(Secret, bool)> {
     use anyhow::Context;
     use rand::Rng;
     if let Some(s) = configured {
-        anyhow::ensure!(s.expose().len() >= 16, "HUREN_JWT_SECRET must be at least 16 characters");
+        anyhow::ensure!(
+            s.expose().len() >= 16,
+            "HUREN_JWT_SECRET must be at least 16 characters"
+        );
         return Ok((s.clone(), false));
     }
     let path = data_dir.join("jwt-secret");

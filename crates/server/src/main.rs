@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "huren", version, about = "Lab-result mutual recognition (互认) terminology service")]
+#[command(
+    name = "huren",
+    version,
+    about = "Lab-result mutual recognition (互认) terminology service"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -152,7 +156,10 @@ fn open(db: &DbArgs) -> anyhow::Result<Store> {
 }
 
 fn env_secret() -> Option<Secret> {
-    std::env::var("HUREN_JWT_SECRET").ok().filter(|s| !s.is_empty()).map(Secret::new)
+    std::env::var("HUREN_JWT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new)
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -271,7 +278,9 @@ fn import(
 ) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let label = release.unwrap_or_else(|| {
-        let stem = file.file_stem().map_or("import".into(), |s| s.to_string_lossy().into_owned());
+        let stem = file
+            .file_stem()
+            .map_or("import".into(), |s| s.to_string_lossy().into_owned());
         let now = time::OffsetDateTime::now_utc();
         format!(
             "{stem}-{:04}{:02}{:02}T{:02}{:02}{:02}",
@@ -286,11 +295,9 @@ fn import(
     let store = open(db)?;
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(bytes.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )?,
-        );
+        bar.set_style(indicatif::ProgressStyle::with_template(
+            "{msg} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )?);
         bar.set_message("reading");
         bar
     } else {

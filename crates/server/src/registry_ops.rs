@@ -17,7 +17,10 @@ pub fn load_registry(store: &dyn RegistryStore) -> anyhow::Result<Registry> {
     for system in CodeSystem::ALL {
         // The newest import of a system is its current release.
         if let Some(r) = releases.iter().rev().find(|r| r.system == system) {
-            current.push(CurrentRelease::new(r.clone(), store.release_concepts(r.id)?));
+            current.push(CurrentRelease::new(
+                r.clone(),
+                store.release_concepts(r.id)?,
+            ));
         }
     }
     Ok(Registry::new(releases, current))
@@ -68,7 +71,12 @@ pub fn import_codes(
 }
 
 /// The differences between two releases of one system, by label.
-pub fn diff(store: &Store, system: CodeSystem, from: &str, to: &str) -> anyhow::Result<ReleaseDiff> {
+pub fn diff(
+    store: &Store,
+    system: CodeSystem,
+    from: &str,
+    to: &str,
+) -> anyhow::Result<ReleaseDiff> {
     let releases = store.releases()?;
     let find = |label: &str| {
         releases

@@ -61,7 +61,12 @@ pub fn seed_if_empty(store: &dyn RegistryStore) -> anyhow::Result<bool> {
     }
     let loinc = loinc_seed()?;
     store
-        .insert_release(CodeSystem::Loinc, LOINC_SEED_LABEL, "LOINC 1.6 Top-2000 (SI+US)", &loinc)
+        .insert_release(
+            CodeSystem::Loinc,
+            LOINC_SEED_LABEL,
+            "LOINC 1.6 Top-2000 (SI+US)",
+            &loinc,
+        )
         .context("storing the LOINC seed")?;
     let outcome = crate::registry_ops::import_codes(
         store,
@@ -74,7 +79,11 @@ pub fn seed_if_empty(store: &dyn RegistryStore) -> anyhow::Result<bool> {
     if let crate::registry_ops::ImportOutcome::Rejected(problems) = outcome {
         bail!(
             "the national seed is invalid: {}",
-            problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
         );
     }
     Ok(true)

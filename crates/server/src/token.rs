@@ -14,7 +14,8 @@ pub fn mint(
         anyhow::ensure!(
             !h.is_empty()
                 && h.len() <= 64
-                && h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                && h.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
             "hospital id `{h}` must match [a-z0-9-]{{1,64}}"
         );
     }
@@ -39,9 +40,30 @@ mod tests {
 
     #[test]
     fn minted_tokens_verify() {
-        let t = mint("0123456789abcdef", "alice", Role::Clinician, Some("hosp-a"), std::time::Duration::from_secs(60)).unwrap();
-        let p = huren_http::Authenticator::hs256(b"0123456789abcdef").verify(&t).unwrap();
-        assert_eq!((p.sub.as_str(), p.role, p.hospital.as_deref()), ("alice", Role::Clinician, Some("hosp-a")));
-        assert!(mint("k", "a", Role::Admin, Some("Bad Id"), std::time::Duration::from_secs(1)).is_err());
+        let t = mint(
+            "0123456789abcdef",
+            "alice",
+            Role::Clinician,
+            Some("hosp-a"),
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
+        let p = huren_http::Authenticator::hs256(b"0123456789abcdef")
+            .verify(&t)
+            .unwrap();
+        assert_eq!(
+            (p.sub.as_str(), p.role, p.hospital.as_deref()),
+            ("alice", Role::Clinician, Some("hosp-a"))
+        );
+        assert!(
+            mint(
+                "k",
+                "a",
+                Role::Admin,
+                Some("Bad Id"),
+                std::time::Duration::from_secs(1)
+            )
+            .is_err()
+        );
     }
 }

@@ -15,7 +15,7 @@ mod rows;
 mod schema;
 
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use huren_core::ports::{PortError, RegistryStore};
 use huren_core::{CodeSystem, Concept, Release};
@@ -171,14 +171,18 @@ impl Store {
     /// makes concurrent starts safe: one node migrates, the others wait and then find nothing
     /// to do.
     pub fn migrate(&self) -> Result<usize, StoreError> {
-        let mig = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+        let mig =
+            |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
         match &self.pools {
             Pools::Sqlite(pool) => {
                 let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
                 // An immediate transaction takes SQLite's write lock up front, so processes
                 // starting together migrate one after the other.
                 conn.immediate_transaction(|conn| {
-                    Ok(conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(mig)?.len())
+                    Ok(conn
+                        .run_pending_migrations(SQLITE_MIGRATIONS)
+                        .map_err(mig)?
+                        .len())
                 })
             }
             Pools::Pg(pool) => {
@@ -199,7 +203,10 @@ impl Store {
             .select(ReleaseRow::as_select())
             .order(r::id.asc())
             .load(conn)?);
-        Ok(rows.into_iter().filter_map(ReleaseRow::into_release).collect())
+        Ok(rows
+            .into_iter()
+            .filter_map(ReleaseRow::into_release)
+            .collect())
     }
 
     fn insert_release_impl(
@@ -237,13 +244,19 @@ impl Store {
                 .values(&new)
                 .returning(ReleaseRow::as_returning())
                 .get_result(conn)?;
-            let rows: Vec<ConceptRow> = concepts.iter().map(|c| ConceptRow::new(row.id, c)).collect();
+            let rows: Vec<ConceptRow> = concepts
+                .iter()
+                .map(|c| ConceptRow::new(row.id, c))
+                .collect();
             for chunk in rows.chunks(CHUNK) {
                 diesel::insert_into(schema::concepts::table)
                     .values(chunk)
                     .execute(conn)?;
             }
-            Ok::<_, StoreError>(row.into_release().ok_or_else(|| "unknown system".to_owned()))
+            Ok::<_, StoreError>(
+                row.into_release()
+                    .ok_or_else(|| "unknown system".to_owned()),
+            )
         }))
     }
 
@@ -300,14 +313,26 @@ mod tests {
 
     #[test]
     fn urls_pick_the_backend_from_the_scheme() {
-        assert_eq!(DbUrl::parse("huren.db").unwrap(), DbUrl::Sqlite("huren.db".into()));
+        assert_eq!(
+            DbUrl::parse("huren.db").unwrap(),
+            DbUrl::Sqlite("huren.db".into())
+        );
         assert_eq!(
             DbUrl::parse("sqlite:///tmp/x.db").unwrap(),
             DbUrl::Sqlite("/tmp/x.db".into())
         );
-        assert_eq!(DbUrl::parse("sqlite:x.db").unwrap(), DbUrl::Sqlite("x.db".into()));
-        assert!(matches!(DbUrl::parse("postgres://u@h/db"), Ok(DbUrl::Postgres(_))));
-        assert!(matches!(DbUrl::parse("postgresql://u@h/db"), Ok(DbUrl::Postgres(_))));
+        assert_eq!(
+            DbUrl::parse("sqlite:x.db").unwrap(),
+            DbUrl::Sqlite("x.db".into())
+        );
+        assert!(matches!(
+            DbUrl::parse("postgres://u@h/db"),
+            Ok(DbUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DbUrl::parse("postgresql://u@h/db"),
+            Ok(DbUrl::Postgres(_))
+        ));
         for bad in ["mysql://x", "", "sqlite://", "postgre://x"] {
             assert!(DbUrl::parse(bad).is_err(), "{bad}");
         }

@@ -34,8 +34,15 @@ fn concept(code: &str, with_axes: bool) -> Concept {
 fn each_db(test: impl Fn(&TestDb, &Store)) {
     for db in TestDb::all() {
         let store = Store::connect(db.url()).unwrap();
-        assert!(store.migrate().unwrap() > 0, "{db:?}: fresh database, migrations must run");
-        assert_eq!(store.migrate().unwrap(), 0, "{db:?}: migrations are idempotent");
+        assert!(
+            store.migrate().unwrap() > 0,
+            "{db:?}: fresh database, migrations must run"
+        );
+        assert_eq!(
+            store.migrate().unwrap(),
+            0,
+            "{db:?}: migrations are idempotent"
+        );
         test(&db, &store);
     }
 }
@@ -47,12 +54,20 @@ fn releases_round_trip() {
         without_axes.molar_mass = None;
         without_axes.abbreviations.clear();
         let concepts = vec![concept("14749-6", true), without_axes];
-        let r = store.insert_release(CodeSystem::Loinc, "v1", "test.csv", &concepts).unwrap();
-        assert_eq!((r.label.as_str(), r.concept_count, r.system), ("v1", 2, CodeSystem::Loinc));
+        let r = store
+            .insert_release(CodeSystem::Loinc, "v1", "test.csv", &concepts)
+            .unwrap();
+        assert_eq!(
+            (r.label.as_str(), r.concept_count, r.system),
+            ("v1", 2, CodeSystem::Loinc)
+        );
         let mut sorted = concepts.clone();
         sorted.sort_by(|a, b| a.code.cmp(&b.code));
         assert_eq!(store.release_concepts(r.id).unwrap(), sorted, "{db:?}");
-        assert_eq!(store.concept(r.id, "14749-6").unwrap(), Some(concepts[0].clone()));
+        assert_eq!(
+            store.concept(r.id, "14749-6").unwrap(),
+            Some(concepts[0].clone())
+        );
         assert_eq!(store.concept(r.id, "1-8").unwrap(), None);
         assert_eq!(store.releases().unwrap(), vec![r]);
     });
@@ -61,14 +76,33 @@ fn releases_round_trip() {
 #[test]
 fn a_used_label_is_a_conflict_and_writes_nothing() {
     each_db(|db, store| {
-        store.insert_release(CodeSystem::National, "2026.1", "a", &[concept("9000001-9", true)]).unwrap();
+        store
+            .insert_release(
+                CodeSystem::National,
+                "2026.1",
+                "a",
+                &[concept("9000001-9", true)],
+            )
+            .unwrap();
         let err = store
-            .insert_release(CodeSystem::National, "2026.1", "b", &[concept("9000002-7", true)])
+            .insert_release(
+                CodeSystem::National,
+                "2026.1",
+                "b",
+                &[concept("9000002-7", true)],
+            )
             .unwrap_err();
         assert!(matches!(err, PortError::Conflict(_)), "{db:?}: {err:?}");
         assert_eq!(store.releases().unwrap().len(), 1);
         // The same label in another system is fine.
-        store.insert_release(CodeSystem::Loinc, "2026.1", "c", &[concept("14749-6", true)]).unwrap();
+        store
+            .insert_release(
+                CodeSystem::Loinc,
+                "2026.1",
+                "c",
+                &[concept("14749-6", true)],
+            )
+            .unwrap();
     });
 }
 
@@ -77,8 +111,17 @@ fn a_failed_insert_rolls_back_the_whole_release() {
     each_db(|db, store| {
         // A duplicate primary key fails the concept insert after the release row was written.
         let dup = vec![concept("14749-6", true), concept("14749-6", true)];
-        assert!(store.insert_release(CodeSystem::Loinc, "dup", "x", &dup).is_err(), "{db:?}");
-        assert_eq!(store.releases().unwrap(), vec![], "{db:?}: the release row must be rolled back");
+        assert!(
+            store
+                .insert_release(CodeSystem::Loinc, "dup", "x", &dup)
+                .is_err(),
+            "{db:?}"
+        );
+        assert_eq!(
+            store.releases().unwrap(),
+            vec![],
+            "{db:?}: the release row must be rolled back"
+        );
     });
 }
 
@@ -87,9 +130,16 @@ fn large_releases_are_chunked() {
     each_db(|db, store| {
         // More rows than one PostgreSQL statement can bind (65,535 parameters / 20 columns).
         let concepts: Vec<Concept> = (0..7000u32)
-            .map(|i| concept(&huren_core::code::national_code(9_000_000 + i).unwrap(), true))
+            .map(|i| {
+                concept(
+                    &huren_core::code::national_code(9_000_000 + i).unwrap(),
+                    true,
+                )
+            })
             .collect();
-        let r = store.insert_release(CodeSystem::National, "big", "x", &concepts).unwrap();
+        let r = store
+            .insert_release(CodeSystem::National, "big", "x", &concepts)
+            .unwrap();
         assert_eq!(store.release_concepts(r.id).unwrap().len(), 7000, "{db:?}");
     });
 }

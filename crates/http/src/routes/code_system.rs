@@ -22,7 +22,12 @@ fn system_of_id(id: &str) -> Option<CodeSystem> {
 }
 
 /// Renders one code system per the `_summary`, `_count` and `_offset` parameters.
-fn render(state: &State, system: CodeSystem, params: &Params, summary_default: bool) -> Result<Vec<u8>, ApiError> {
+fn render(
+    state: &State,
+    system: CodeSystem,
+    params: &Params,
+    summary_default: bool,
+) -> Result<Vec<u8>, ApiError> {
     let catalog = state.catalog();
     let current = catalog
         .registry

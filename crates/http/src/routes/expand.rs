@@ -31,14 +31,18 @@ pub async fn expand(
     let count = params.usize("count", 20, MAX_COUNT)?;
     let offset = params.usize("offset", 0, usize::MAX)?;
     let lang = language(&params, &req)?;
-    let filter = params.get("filter")?.map(str::trim).filter(|f| !f.is_empty());
+    let filter = params
+        .get("filter")?
+        .map(str::trim)
+        .filter(|f| !f.is_empty());
     if filter.is_some_and(|f| f.chars().count() > 200) {
         return Err(ApiError::param("filter", "is longer than 200 characters"));
     }
     let catalog = state.catalog();
-    let current = catalog.registry.current(system).ok_or_else(|| {
-        ApiError::NotFound(format!("no {system} release is loaded"))
-    })?;
+    let current = catalog
+        .registry
+        .current(system)
+        .ok_or_else(|| ApiError::NotFound(format!("no {system} release is loaded")))?;
     let (total, concepts): (usize, Vec<&Concept>) = match filter {
         Some(text) => {
             let page = catalog.search.search(system, text, offset, count)?;

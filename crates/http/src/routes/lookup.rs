@@ -28,7 +28,9 @@ pub async fn lookup(
     } else {
         let store = state.store.clone();
         let (id, code) = (release.id, code.to_owned());
-        blocking(move || Ok(store.concept(id, &code)?)).await?.map(Arc::new)
+        blocking(move || Ok(store.concept(id, &code)?))
+            .await?
+            .map(Arc::new)
     }
     .ok_or_else(|| {
         ApiError::NotFound(format!(

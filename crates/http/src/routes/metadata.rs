@@ -9,12 +9,7 @@ pub async fn capability(state: State) -> HttpResponse {
 
 pub async fn health(state: State) -> HttpResponse {
     let catalog = state.catalog();
-    let count = |s| {
-        catalog
-            .registry
-            .current(s)
-            .map_or(0, |c| c.concepts.len())
-    };
+    let count = |s| catalog.registry.current(s).map_or(0, |c| c.concepts.len());
     HttpResponse::Ok().json(serde_json::json!({
         "status": "ok",
         "national_concepts": count(huren_core::CodeSystem::National),

@@ -61,11 +61,7 @@ fn fhir(body: Vec<u8>) -> HttpResponse {
 }
 
 /// Resolves a code-system parameter (`system` or `url`) to one of ours.
-fn code_system_param(
-    state: &AppState,
-    name: &str,
-    value: &str,
-) -> Result<CodeSystem, ApiError> {
+fn code_system_param(state: &AppState, name: &str, value: &str) -> Result<CodeSystem, ApiError> {
     state.urls.parse_code_system(value).ok_or_else(|| {
         ApiError::param(
             name,
@@ -86,7 +82,10 @@ fn language(
 ) -> Result<Language, ApiError> {
     if let Some(tag) = params.get("displayLanguage")? {
         return Language::parse(tag).ok_or_else(|| {
-            ApiError::param("displayLanguage", format!("`{tag}` is not supported; use zh or en"))
+            ApiError::param(
+                "displayLanguage",
+                format!("`{tag}` is not supported; use zh or en"),
+            )
         });
     }
     let accept = req
@@ -108,9 +107,10 @@ fn release_of<'a>(
     version: Option<&str>,
 ) -> Result<&'a huren_core::Release, ApiError> {
     match version {
-        Some(v) => catalog.registry.release(system, v).ok_or_else(|| {
-            ApiError::NotFound(format!("{system} has no release `{v}`"))
-        }),
+        Some(v) => catalog
+            .registry
+            .release(system, v)
+            .ok_or_else(|| ApiError::NotFound(format!("{system} has no release `{v}`"))),
         None => catalog
             .registry
             .current(system)

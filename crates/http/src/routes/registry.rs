@@ -22,8 +22,12 @@ pub async fn diff(
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_request(&req, &Bytes::new())?;
     let system_name = params.get("system")?.unwrap_or("national");
-    let system = CodeSystem::parse(system_name)
-        .ok_or_else(|| ApiError::param("system", format!("`{system_name}` is not national or loinc")))?;
+    let system = CodeSystem::parse(system_name).ok_or_else(|| {
+        ApiError::param(
+            "system",
+            format!("`{system_name}` is not national or loinc"),
+        )
+    })?;
     let catalog = state.catalog();
     let find = |name: &str| -> Result<i64, ApiError> {
         let label = params.required(name)?;

@@ -20,10 +20,10 @@ pub async fn translate(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_request(&req, &body)?;
-    if let Some(url) = params.get("url")? {
-        if url.split('|').next() != Some(state.urls.concept_map().as_str()) {
-            return Err(ApiError::NotFound(format!("unknown ConceptMap `{url}`")));
-        }
+    if let Some(url) = params.get("url")?
+        && url.split('|').next() != Some(state.urls.concept_map().as_str())
+    {
+        return Err(ApiError::NotFound(format!("unknown ConceptMap `{url}`")));
     }
     let source = code_system_param(&state, "system", params.required("system")?)?;
     let code = params.required("code")?;

@@ -55,16 +55,24 @@ pub async fn validate_code(
         if !concept.replaced_by.is_empty() {
             msg.push_str(&format!("; use {} instead", concept.replaced_by));
         }
-        return Ok(fhir(huren_fhir::validate_code(false, Some(&msg), Some(&shown))));
+        return Ok(fhir(huren_fhir::validate_code(
+            false,
+            Some(&msg),
+            Some(&shown),
+        )));
     }
-    if let Some(d) = display {
-        if !concept.has_name(d) {
-            let msg = format!(
-                "display `{d}` does not match code `{code}`; expected `{}` or `{}`",
-                concept.display_zh, concept.display_en
-            );
-            return Ok(fhir(huren_fhir::validate_code(false, Some(&msg), Some(&shown))));
-        }
+    if let Some(d) = display
+        && !concept.has_name(d)
+    {
+        let msg = format!(
+            "display `{d}` does not match code `{code}`; expected `{}` or `{}`",
+            concept.display_zh, concept.display_en
+        );
+        return Ok(fhir(huren_fhir::validate_code(
+            false,
+            Some(&msg),
+            Some(&shown),
+        )));
     }
     Ok(fhir(huren_fhir::validate_code(true, None, Some(&shown))))
 }

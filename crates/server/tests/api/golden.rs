@@ -12,10 +12,10 @@ fn golden_dir() -> PathBuf {
 
 /// Replaces values that change from run to run.
 fn normalize(mut v: Value) -> Value {
-    if let Some(exp) = v.get_mut("expansion") {
-        if exp.get("timestamp").is_some() {
-            exp["timestamp"] = Value::String("<timestamp>".into());
-        }
+    if let Some(exp) = v.get_mut("expansion")
+        && exp.get("timestamp").is_some()
+    {
+        exp["timestamp"] = Value::String("<timestamp>".into());
     }
     v
 }
@@ -38,7 +38,11 @@ fn fhir_operations_match_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut failures = Vec::new();
     for (name, path) in cases {
-        let a = if name == "metadata" { app.get_as(&path, None) } else { app.get(&path) };
+        let a = if name == "metadata" {
+            app.get_as(&path, None)
+        } else {
+            app.get(&path)
+        };
         let got = normalize(a.body);
         let file = golden_dir().join(format!("{name}.json"));
         let pretty = serde_json::to_string_pretty(&got).unwrap() + "\n";
@@ -51,10 +55,16 @@ fn fhir_operations_match_golden_files() {
             Ok(expected) => {
                 let expected: Value = serde_json::from_str(&expected).unwrap();
                 if expected != got {
-                    failures.push(format!("{name}: response differs from {}\n{pretty}", file.display()));
+                    failures.push(format!(
+                        "{name}: response differs from {}\n{pretty}",
+                        file.display()
+                    ));
                 }
             }
-            Err(_) => failures.push(format!("{name}: no golden file {} (run with UPDATE_GOLDEN=1)", file.display())),
+            Err(_) => failures.push(format!(
+                "{name}: no golden file {} (run with UPDATE_GOLDEN=1)",
+                file.display()
+            )),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

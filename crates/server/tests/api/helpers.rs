@@ -45,7 +45,10 @@ pub fn spawn_app(db: TestDb) -> TestApp {
             }
         })
     });
-    let (addr, handle) = rx.recv().unwrap().unwrap_or_else(|e| panic!("app failed to start: {e}"));
+    let (addr, handle) = rx
+        .recv()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("app failed to start: {e}"));
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -89,7 +92,9 @@ impl Answer {
     pub fn property(&self, code: &str) -> Option<&Value> {
         self.params("property").into_iter().find_map(|p| {
             let parts = p["part"].as_array()?;
-            parts.iter().find(|x| x["name"] == "code" && (x["valueCode"] == code))?;
+            parts
+                .iter()
+                .find(|x| x["name"] == "code" && (x["valueCode"] == code))?;
             parts.iter().find(|x| x["name"] == "value")
         })
     }
@@ -98,7 +103,11 @@ impl Answer {
     #[track_caller]
     pub fn outcome(&self, status: u16, code: &str) -> String {
         assert_eq!(self.status, status, "{:#}", self.body);
-        assert_eq!(self.body["resourceType"], "OperationOutcome", "{:#}", self.body);
+        assert_eq!(
+            self.body["resourceType"], "OperationOutcome",
+            "{:#}",
+            self.body
+        );
         assert_eq!(self.body["issue"][0]["code"], code, "{:#}", self.body);
         self.body["issue"][0]["diagnostics"]
             .as_str()
@@ -110,7 +119,11 @@ impl Answer {
     pub fn expansion_codes(&self) -> Vec<String> {
         self.body["expansion"]["contains"]
             .as_array()
-            .map(|a| a.iter().map(|c| c["code"].as_str().unwrap().to_owned()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|c| c["code"].as_str().unwrap().to_owned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -154,7 +167,10 @@ impl TestApp {
         let resp = self
             .agent
             .post(&self.url(path))
-            .header("Authorization", &format!("Bearer {}", token("system", Some("hosp-a"))))
+            .header(
+                "Authorization",
+                &format!("Bearer {}", token("system", Some("hosp-a"))),
+            )
             .header("Content-Type", content_type)
             .send(body)
             .unwrap();
@@ -177,7 +193,11 @@ pub fn enc(s: &str) -> String {
 
 /// The national code of a LOINC code, via the seed table (so tests do not hard-code numbers).
 pub fn national_of(loinc: &str) -> String {
-    let table = huren_csv::parse_code_table(huren::seed::NATIONAL_TABLE, huren_core::CodeSystem::National).unwrap();
+    let table = huren_csv::parse_code_table(
+        huren::seed::NATIONAL_TABLE,
+        huren_core::CodeSystem::National,
+    )
+    .unwrap();
     table
         .rows
         .iter()

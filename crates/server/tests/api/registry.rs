@@ -29,28 +29,66 @@ fn a_second_release_lives_beside_the_first() {
     for app in apps() {
         let store = Store::connect(app.db.url()).unwrap();
         let (table, alt, replacement) = next_release();
-        let outcome = import_codes(&store, table.as_bytes(), CodeSystem::National, "2026.2", "test", &mut |_| {}).unwrap();
-        assert!(matches!(outcome, ImportOutcome::Imported(ref r) if r.label == "2026.2"), "{outcome:?}");
+        let outcome = import_codes(
+            &store,
+            table.as_bytes(),
+            CodeSystem::National,
+            "2026.2",
+            "test",
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(
+            matches!(outcome, ImportOutcome::Imported(ref r) if r.label == "2026.2"),
+            "{outcome:?}"
+        );
         // The running server notices the new release within its refresh period.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
-            let a = app.get(&format!("/fhir/CodeSystem/$lookup?system={}&code={replacement}", enc(NATIONAL)));
+            let a = app.get(&format!(
+                "/fhir/CodeSystem/$lookup?system={}&code={replacement}",
+                enc(NATIONAL)
+            ));
             if a.status == 200 {
                 assert_eq!(a.param("version").unwrap()["valueString"], "2026.2");
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "new release not served: {:#}", a.body);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "new release not served: {:#}",
+                a.body
+            );
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        let old = app.get(&format!("/fhir/CodeSystem/$lookup?system={}&code={alt}&version=2026.1", enc(NATIONAL)));
+        let old = app.get(&format!(
+            "/fhir/CodeSystem/$lookup?system={}&code={alt}&version=2026.1",
+            enc(NATIONAL)
+        ));
         assert_eq!(old.property("STATUS").unwrap()["valueCode"], "ACTIVE");
-        let now = app.get(&format!("/fhir/CodeSystem/$lookup?system={}&code={alt}", enc(NATIONAL)));
+        let now = app.get(&format!(
+            "/fhir/CodeSystem/$lookup?system={}&code={alt}",
+            enc(NATIONAL)
+        ));
         assert_eq!(now.property("STATUS").unwrap()["valueCode"], "DEPRECATED");
-        assert_eq!(now.property("replaced-by").unwrap()["valueCode"], replacement.as_str());
-        let v = app.get(&format!("/fhir/CodeSystem/$validate-code?url={}&code={alt}", enc(NATIONAL)));
+        assert_eq!(
+            now.property("replaced-by").unwrap()["valueCode"],
+            replacement.as_str()
+        );
+        let v = app.get(&format!(
+            "/fhir/CodeSystem/$validate-code?url={}&code={alt}",
+            enc(NATIONAL)
+        ));
         assert_eq!(v.param("result").unwrap()["valueBoolean"], false);
-        assert!(v.param("message").unwrap()["valueString"].as_str().unwrap().contains(&replacement));
-        let old_valid = app.get(&format!("/fhir/CodeSystem/$validate-code?url={}&code={alt}&version=2026.1", enc(NATIONAL)));
+        assert!(
+            v.param("message").unwrap()["valueString"]
+                .as_str()
+                .unwrap()
+                .contains(&replacement)
+        );
+        let old_valid = app.get(&format!(
+            "/fhir/CodeSystem/$validate-code?url={}&code={alt}&version=2026.1",
+            enc(NATIONAL)
+        ));
         assert_eq!(old_valid.param("result").unwrap()["valueBoolean"], true);
 
         let diff = app.get("/api/registry/diff?system=national&from=2026.1&to=2026.2");
@@ -59,11 +97,19 @@ fn a_second_release_lives_beside_the_first() {
         assert_eq!(diff.body["deprecated"], serde_json::json!([alt]));
         assert_eq!(diff.body["changed"].as_array().unwrap().len(), 1);
         assert_eq!(diff.body["removed"], serde_json::json!([]));
-        let cli_diff = huren::registry_ops::diff(&store, CodeSystem::National, "2026.1", "2026.2").unwrap();
+        let cli_diff =
+            huren::registry_ops::diff(&store, CodeSystem::National, "2026.1", "2026.2").unwrap();
         assert_eq!(cli_diff.added, vec![replacement.clone()]);
 
         // The same label twice is refused, and nothing is written.
-        let again = import_codes(&store, table.as_bytes(), CodeSystem::National, "2026.2", "test", &mut |_| {});
+        let again = import_codes(
+            &store,
+            table.as_bytes(),
+            CodeSystem::National,
+            "2026.2",
+            "test",
+            &mut |_| {},
+        );
         assert!(again.is_err());
         assert_eq!(store.releases().unwrap().len(), 3);
     }
@@ -94,9 +140,22 @@ fn an_invalid_table_reports_every_row_and_writes_nothing() {
         let code7 = lines[6].split(',').next().unwrap().to_owned();
         lines[6] = lines[6].replacen(&code7, "718-7", 1);
         let table = lines.join("\n");
-        let outcome = import_codes(&store, table.as_bytes(), CodeSystem::National, "broken", "test", &mut |_| {}).unwrap();
-        let ImportOutcome::Rejected(problems) = outcome else { panic!("accepted a broken table") };
-        let got: Vec<(u64, Option<&str>)> = problems.iter().map(|p| (p.line, p.column.as_deref())).collect();
+        let outcome = import_codes(
+            &store,
+            table.as_bytes(),
+            CodeSystem::National,
+            "broken",
+            "test",
+            &mut |_| {},
+        )
+        .unwrap();
+        let ImportOutcome::Rejected(problems) = outcome else {
+            panic!("accepted a broken table")
+        };
+        let got: Vec<(u64, Option<&str>)> = problems
+            .iter()
+            .map(|p| (p.line, p.column.as_deref()))
+            .collect();
         for expected in [
             (3, Some("code")),
             (4, Some("property")),
@@ -104,8 +163,15 @@ fn an_invalid_table_reports_every_row_and_writes_nothing() {
             (6, Some("ucum_unit")),
             (7, Some("code")),
         ] {
-            assert!(got.contains(&expected), "missing {expected:?} in {problems:#?}");
+            assert!(
+                got.contains(&expected),
+                "missing {expected:?} in {problems:#?}"
+            );
         }
-        assert_eq!(store.releases().unwrap().len(), before, "nothing may be written");
+        assert_eq!(
+            store.releases().unwrap().len(),
+            before,
+            "nothing may be written"
+        );
     }
 }

@@ -11,7 +11,11 @@ fn metadata_lists_what_the_server_supports() {
     for app in apps() {
         let a = app.get_as("/fhir/metadata", None);
         assert_eq!(a.status, 200);
-        assert!(a.content_type.starts_with("application/fhir+json"), "{}", a.content_type);
+        assert!(
+            a.content_type.starts_with("application/fhir+json"),
+            "{}",
+            a.content_type
+        );
         assert_eq!(a.body["resourceType"], "CapabilityStatement");
         assert_eq!(a.body["fhirVersion"], "4.0.1");
         let resources: Vec<&str> = a.body["rest"][0]["resource"]
@@ -23,7 +27,11 @@ fn metadata_lists_what_the_server_supports() {
         assert_eq!(resources, ["CodeSystem", "ValueSet", "ConceptMap"]);
         let health = app.get_as("/health", None);
         assert_eq!(health.status, 200);
-        assert!(health.body["loinc_concepts"].as_u64().unwrap() > 2000, "{:#}", health.body);
+        assert!(
+            health.body["loinc_concepts"].as_u64().unwrap() > 2000,
+            "{:#}",
+            health.body
+        );
         assert!(health.body["national_concepts"].as_u64().unwrap() >= 76);
     }
 }
@@ -32,7 +40,10 @@ fn metadata_lists_what_the_server_supports() {
 fn lookup_national_code_gives_axes_names_unit_and_loinc() {
     for app in apps() {
         let code = national_of("14749-6");
-        let a = app.get(&format!("/fhir/CodeSystem/$lookup?system={}&code={code}", enc(NATIONAL)));
+        let a = app.get(&format!(
+            "/fhir/CodeSystem/$lookup?system={}&code={code}",
+            enc(NATIONAL)
+        ));
         assert_eq!(a.status, 200, "{:#}", a.body);
         assert_eq!(a.body["resourceType"], "Parameters");
         assert_eq!(a.param("display").unwrap()["valueString"], "葡萄糖");
@@ -44,8 +55,14 @@ fn lookup_national_code_gives_axes_names_unit_and_loinc() {
         assert_eq!(a.property("SCALE_TYP").unwrap()["valueString"], "Qn");
         assert_eq!(a.property("STATUS").unwrap()["valueCode"], "ACTIVE");
         assert!(a.property("CLASS").is_some());
-        assert_eq!(a.property("canonical-unit").unwrap()["valueCoding"]["code"], "mmol/L");
-        assert_eq!(a.property("loinc").unwrap()["valueCoding"]["code"], "14749-6");
+        assert_eq!(
+            a.property("canonical-unit").unwrap()["valueCoding"]["code"],
+            "mmol/L"
+        );
+        assert_eq!(
+            a.property("loinc").unwrap()["valueCoding"]["code"],
+            "14749-6"
+        );
         let designations: Vec<String> = a
             .params("designation")
             .iter()
@@ -54,7 +71,10 @@ fn lookup_national_code_gives_axes_names_unit_and_loinc() {
             .map(|p| p["valueString"].as_str().unwrap().to_owned())
             .collect();
         assert!(designations.iter().any(|d| d == "血糖"), "{designations:?}");
-        assert!(designations.iter().any(|d| d.contains("Glucose")), "{designations:?}");
+        assert!(
+            designations.iter().any(|d| d.contains("Glucose")),
+            "{designations:?}"
+        );
 
         let en = app.get(&format!(
             "/fhir/CodeSystem/$lookup?system={}&code={code}&displayLanguage=en",
@@ -77,7 +97,10 @@ fn lookup_loinc_code_links_back_to_national() {
             a.param("display").unwrap()["valueString"],
             "Glucose [Moles/volume] in Serum or Plasma"
         );
-        assert_eq!(a.property("national").unwrap()["valueCoding"]["code"], national_of("14749-6"));
+        assert_eq!(
+            a.property("national").unwrap()["valueCoding"]["code"],
+            national_of("14749-6")
+        );
         // A Top-2000 term that the national table does not map still looks up.
         let b = app.get("/fhir/CodeSystem/$lookup?system=http%3A%2F%2Floinc.org&code=2345-7");
         assert_eq!(b.status, 200);
@@ -94,14 +117,25 @@ fn lookup_by_post_parameters() {
                 {"name": "code", "valueCode": "718-7"}
             ]
         });
-        let a = app.post("/fhir/CodeSystem/$lookup", "application/fhir+json", &body.to_string());
+        let a = app.post(
+            "/fhir/CodeSystem/$lookup",
+            "application/fhir+json",
+            &body.to_string(),
+        );
         assert_eq!(a.status, 200, "{:#}", a.body);
-        assert_eq!(a.param("display").unwrap()["valueString"], "Hemoglobin [Mass/volume] in Blood");
+        assert_eq!(
+            a.param("display").unwrap()["valueString"],
+            "Hemoglobin [Mass/volume] in Blood"
+        );
         let coding = serde_json::json!({
             "resourceType": "Parameters",
             "parameter": [{"name": "coding", "valueCoding": {"system": "http://loinc.org", "code": "718-7"}}]
         });
-        let a = app.post("/fhir/CodeSystem/$lookup", "application/fhir+json", &coding.to_string());
+        let a = app.post(
+            "/fhir/CodeSystem/$lookup",
+            "application/fhir+json",
+            &coding.to_string(),
+        );
         assert_eq!(a.status, 200, "{:#}", a.body);
         let form = app.post(
             "/fhir/CodeSystem/$lookup",
@@ -119,28 +153,54 @@ fn validate_code_answers_true_or_false_with_a_reason() {
         let check = |query: String, result: bool, message: &str| {
             let a = app.get(&format!("/fhir/CodeSystem/$validate-code?{query}"));
             assert_eq!(a.status, 200, "{query}: {:#}", a.body);
-            assert_eq!(a.param("result").unwrap()["valueBoolean"], result, "{query}: {:#}", a.body);
-            let msg = a.param("message").map(|m| m["valueString"].as_str().unwrap().to_owned());
+            assert_eq!(
+                a.param("result").unwrap()["valueBoolean"],
+                result,
+                "{query}: {:#}",
+                a.body
+            );
+            let msg = a
+                .param("message")
+                .map(|m| m["valueString"].as_str().unwrap().to_owned());
             if message.is_empty() {
                 assert_eq!(msg, None, "{query}");
             } else {
                 let msg = msg.unwrap_or_default();
-                assert!(msg.contains(message), "{query}: {msg:?} should contain {message:?}");
+                assert!(
+                    msg.contains(message),
+                    "{query}: {msg:?} should contain {message:?}"
+                );
             }
         };
         let url = enc(NATIONAL);
         check(format!("url={url}&code={code}"), true, "");
-        check(format!("url={url}&code={code}&display={}", enc("丙氨酸氨基转移酶")), true, "");
+        check(
+            format!("url={url}&code={code}&display={}", enc("丙氨酸氨基转移酶")),
+            true,
+            "",
+        );
         check(format!("url={url}&code={code}&display=ALT"), true, "");
-        check(format!("url={url}&code={code}&display={}", enc("葡萄糖")), false, "does not match");
+        check(
+            format!("url={url}&code={code}&display={}", enc("葡萄糖")),
+            false,
+            "does not match",
+        );
         let (body, digit) = code.split_once('-').unwrap();
         let wrong = (digit.parse::<u8>().unwrap() + 1) % 10;
-        check(format!("url={url}&code={body}-{wrong}"), false, "check digit");
-        check(format!("url={url}&code=9999999-8"), false, "Unknown code");
+        check(
+            format!("url={url}&code={body}-{wrong}"),
+            false,
+            "check digit",
+        );
+        check(format!("url={url}&code=9999999-7"), false, "Unknown code");
         check(format!("url={url}&code=14749-6"), false, "national range");
         check(format!("url={url}&code=abc"), false, "not of the form");
         check("url=http%3A%2F%2Floinc.org&code=14749-6".into(), true, "");
-        check("url=http%3A%2F%2Floinc.org&code=14749-5".into(), false, "check digit");
+        check(
+            "url=http%3A%2F%2Floinc.org&code=14749-5".into(),
+            false,
+            "check digit",
+        );
     }
 }
 
@@ -159,20 +219,22 @@ fn expand_finds_chinese_english_abbreviations_and_codes() {
         };
         let glucose = national_of("14749-6");
         let glucose_mass = national_of("2345-7");
+        let glucose_blood = national_of("15074-8");
         let alt = national_of("1742-6");
         let a1c = national_of("4548-4");
         let wbc = national_of("6690-2");
+        let wbc_any_method = national_of("26464-8");
         for (filter, expected) in [
-            ("葡萄糖", vec![&glucose, &glucose_mass]),
-            ("血糖", vec![&glucose, &glucose_mass]),
-            ("glucose", vec![&glucose, &glucose_mass]),
-            ("GLU", vec![&glucose, &glucose_mass]),
+            ("葡萄糖", vec![&glucose, &glucose_mass, &glucose_blood]),
+            ("血糖", vec![&glucose, &glucose_mass, &glucose_blood]),
+            ("glucose", vec![&glucose, &glucose_mass, &glucose_blood]),
+            ("GLU", vec![&glucose, &glucose_mass, &glucose_blood]),
             ("谷丙转氨酶", vec![&alt]),
             ("ALT", vec![&alt]),
             ("alanine aminotransferase", vec![&alt]),
             ("HbA1c", vec![&a1c]),
             ("糖化血红蛋白", vec![&a1c]),
-            ("WBC", vec![&wbc]),
+            ("WBC", vec![&wbc, &wbc_any_method]),
             (glucose.as_str(), vec![&glucose]),
         ] {
             let codes = top(filter);
@@ -182,15 +244,23 @@ fn expand_finds_chinese_english_abbreviations_and_codes() {
                 codes.first()
             );
         }
-        // 血糖 finds the glucose concept somewhere in the first page even if a variant leads.
-        assert!(top("血糖").contains(&glucose));
+        // Every glucose query finds the serum/plasma concept on the first page, even when a
+        // specimen variant (whole blood, mass units) leads.
+        for filter in ["葡萄糖", "血糖", "glucose", "GLU"] {
+            assert!(top(filter).contains(&glucose), "{filter}");
+        }
     }
 }
 
 #[test]
 fn expand_pages_and_languages() {
     for app in apps() {
-        let page = |q: &str| app.get(&format!("/fhir/ValueSet/$expand?url={}&{q}", enc(NATIONAL_VS)));
+        let page = |q: &str| {
+            app.get(&format!(
+                "/fhir/ValueSet/$expand?url={}&{q}",
+                enc(NATIONAL_VS)
+            ))
+        };
         let all = page("count=1000");
         let total = all.body["expansion"]["total"].as_u64().unwrap() as usize;
         assert_eq!(all.expansion_codes().len(), total);
@@ -204,9 +274,14 @@ fn expand_pages_and_languages() {
             "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma"
         );
         let zh = page("filter=ALT&count=1");
-        assert_eq!(zh.body["expansion"]["contains"][0]["display"], "丙氨酸氨基转移酶");
+        assert_eq!(
+            zh.body["expansion"]["contains"][0]["display"],
+            "丙氨酸氨基转移酶"
+        );
         // LOINC's implicit value set is searchable too.
-        let loinc = app.get("/fhir/ValueSet/$expand?url=http%3A%2F%2Floinc.org%2Fvs&filter=hemoglobin&count=3");
+        let loinc = app.get(
+            "/fhir/ValueSet/$expand?url=http%3A%2F%2Floinc.org%2Fvs&filter=hemoglobin&count=3",
+        );
         assert_eq!(loinc.status, 200, "{:#}", loinc.body);
         assert!(!loinc.expansion_codes().is_empty());
     }
@@ -218,25 +293,41 @@ fn translate_both_directions() {
         let glucose = national_of("14749-6");
         for query in [
             "system=http%3A%2F%2Floinc.org&code=14749-6&targetsystem=NATIONAL".to_string(),
-            format!("system=http%3A%2F%2Floinc.org&code=14749-6&targetsystem={}", enc(NATIONAL)),
+            format!(
+                "system=http%3A%2F%2Floinc.org&code=14749-6&targetsystem={}",
+                enc(NATIONAL)
+            ),
         ] {
             let a = app.get(&format!("/fhir/ConceptMap/$translate?{query}"));
             assert_eq!(a.status, 200, "{:#}", a.body);
             assert_eq!(a.param("result").unwrap()["valueBoolean"], true);
             let m = a.param("match").unwrap();
-            let concept = m["part"].as_array().unwrap().iter().find(|p| p["name"] == "concept").unwrap();
+            let concept = m["part"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "concept")
+                .unwrap();
             assert_eq!(concept["valueCoding"]["code"], glucose.as_str());
             assert_eq!(concept["valueCoding"]["system"], NATIONAL);
         }
         for query in [
-            format!("system={}&code={glucose}&targetsystem=http%3A%2F%2Floinc.org", enc(NATIONAL)),
+            format!(
+                "system={}&code={glucose}&targetsystem=http%3A%2F%2Floinc.org",
+                enc(NATIONAL)
+            ),
             format!("system={}&code={glucose}&reverse=true", enc(NATIONAL)),
         ] {
             let a = app.get(&format!("/fhir/ConceptMap/$translate?{query}"));
             assert_eq!(a.status, 200, "{:#}", a.body);
             assert_eq!(a.param("result").unwrap()["valueBoolean"], true, "{query}");
             let m = a.param("match").unwrap();
-            let concept = m["part"].as_array().unwrap().iter().find(|p| p["name"] == "concept").unwrap();
+            let concept = m["part"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "concept")
+                .unwrap();
             assert_eq!(concept["valueCoding"]["code"], "14749-6");
         }
         let none = app.get("/fhir/ConceptMap/$translate?system=http%3A%2F%2Floinc.org&code=99999-9&targetsystem=NATIONAL");

@@ -11,7 +11,17 @@ const ALLOWED: [(&str, &[&str]); 8] = [
     ("store", &["huren-core"]),
     ("search", &["huren-core"]),
     ("http", &["huren-core", "huren-fhir"]),
-    ("server", &["huren-core", "huren-fhir", "huren-csv", "huren-store", "huren-search", "huren-http"]),
+    (
+        "server",
+        &[
+            "huren-core",
+            "huren-fhir",
+            "huren-csv",
+            "huren-store",
+            "huren-search",
+            "huren-http",
+        ],
+    ),
     ("testkit", &[]),
 ];
 
@@ -37,7 +47,10 @@ fn dependency_arrows_point_toward_core() {
         for line in deps.lines() {
             let dep = line.split(['.', ' ', '=']).next().unwrap_or("");
             if dep.starts_with("huren") {
-                assert!(allowed.contains(&dep), "crates/{name} must not depend on {dep}");
+                assert!(
+                    allowed.contains(&dep),
+                    "crates/{name} must not depend on {dep}"
+                );
             }
             assert!(
                 name == "fhir" || dep != "fhir-model",
