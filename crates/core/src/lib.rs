@@ -7,10 +7,14 @@
 
 pub mod code;
 pub mod concept;
+pub mod mapping;
+pub mod mapping_rules;
 pub mod ports;
 pub mod registry;
+pub mod specimen;
 pub mod units;
 
 pub use code::{CodeProblem, CodeSystem};
 pub use concept::{Axes, Concept, Language, Release, Status};
+pub use mapping::{Equivalence, Hospital, HospitalId, Mapping, MappingStatus};
 pub use registry::Registry;

@@ -3,6 +3,7 @@
 
 use crate::code::CodeSystem;
 use crate::concept::{Concept, Release};
+use crate::mapping::{Hospital, HospitalId, Mapping, MappingChange};
 
 /// A failure of an adapter behind a port. Outcomes that are answers (an unknown code, a failed
 /// validation) are values, never this error.
@@ -59,3 +60,95 @@ pub trait ConceptSearch: Send + Sync {
         count: usize,
     ) -> Result<SearchPage, PortError>;
 }
+
+/// Durable storage of hospitals.
+pub trait HospitalStore: Send + Sync {
+    /// Creates the hospital or replaces its fields; returns whether it was new.
+    fn upsert_hospital(&self, hospital: &Hospital) -> Result<bool, PortError>;
+
+    /// Creates or replaces several hospitals in one transaction.
+    fn upsert_hospitals(&self, hospitals: &[Hospital]) -> Result<(), PortError>;
+
+    /// Every hospital, ordered by id.
+    fn hospitals(&self) -> Result<Vec<Hospital>, PortError>;
+
+    fn hospital(&self, id: &HospitalId) -> Result<Option<Hospital>, PortError>;
+}
+
+/// Durable storage of local-code mappings and their history.
+pub trait MappingStore: Send + Sync {
+    /// Every mapping of one hospital, ordered by local code.
+    fn mappings(&self, hospital: &HospitalId) -> Result<Vec<Mapping>, PortError>;
+
+    fn mapping(
+        &self,
+        hospital: &HospitalId,
+        local_code: &str,
+    ) -> Result<Option<Mapping>, PortError>;
+
+    /// Inserts or replaces (by hospital and local code) every mapping in `writes` and appends
+    /// `history`, all in one transaction: either everything is written or nothing is.
+    fn apply_mappings(
+        &self,
+        writes: &[Mapping],
+        history: &[MappingChange],
+    ) -> Result<(), PortError>;
+
+    /// The history of one mapping, oldest first.
+    fn mapping_history(
+        &self,
+        hospital: &HospitalId,
+        local_code: &str,
+    ) -> Result<Vec<MappingChange>, PortError>;
+
+    /// Approved mappings of every hospital, as (hospital, local name, national code): the
+    /// evidence that ranks suggestions.
+    fn approved_names(&self) -> Result<Vec<(HospitalId, String, String)>, PortError>;
+}
+
+/// Everything the service stores, behind one object: the ports together.
+pub trait Storage: RegistryStore + HospitalStore + MappingStore {}
+
+impl<T: RegistryStore + HospitalStore + MappingStore> Storage for T {}
+
+/// Why a code was suggested: a stable machine code and a Chinese and an English text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestReason {
+    pub code: &'static str,
+    pub zh: String,
+    pub en: String,
+}
+
+/// One ranked national code suggested for a local test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestedCode {
+    pub code: String,
+    pub score: f64,
+    pub reasons: Vec<SuggestReason>,
+}
+
+/// A local test as far as a curator or a file describes it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SuggestRequest<'a> {
+    pub name: &'a str,
+    pub unit: &'a str,
+    pub specimen: &'a str,
+    pub limit: usize,
+}
+
+/// Ranked national-code suggestions for local tests.
+pub trait ConceptSuggest: Send + Sync {
+    /// `approved` are the approved mappings of every hospital as (hospital, local name,
+    /// national code): a name many hospitals mapped to one code ranks that code first.
+    fn suggest(
+        &self,
+        registry: &crate::Registry,
+        approved: &[(HospitalId, String, String)],
+        request: &SuggestRequest<'_>,
+    ) -> Vec<SuggestedCode>;
+}
+
+/// The search side of the catalog: free-text search and suggestions.
+pub trait TermSearch: ConceptSearch + ConceptSuggest {}
+
+impl<T: ConceptSearch + ConceptSuggest> TermSearch for T {}

@@ -26,9 +26,10 @@ pub use outcome::{Issue, IssueCode, Severity, operation_outcome};
 pub use params::parse_parameters;
 pub use resources::bundle::search_bundle;
 pub use resources::code_system::{CodeSystemInput, LOINC_NOTICE, code_system};
-pub use resources::concept_map::concept_map;
+pub use resources::concept_map::{LocalMapElement, concept_map, hospital_concept_map};
 pub use terminology::{
-    Expansion, LookupInput, TranslateMatch, expansion, lookup, translate, validate_code,
+    CodedMatch, Expansion, LookupInput, TranslateMatch, expansion, lookup, translate,
+    translate_codings, validate_code,
 };
 pub use urls::{DEFAULT_BASE, Urls};
 

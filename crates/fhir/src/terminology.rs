@@ -321,6 +321,51 @@ fn try_translate(
     parameters(out)
 }
 
+/// A `$translate` match given by its coding: for targets that are not registry concepts (a
+/// hospital's local codes) or equivalences other than `equivalent`.
+#[derive(Debug, Clone)]
+pub struct CodedMatch<'a> {
+    pub system: &'a str,
+    pub version: Option<&'a str>,
+    pub code: &'a str,
+    pub display: &'a str,
+    pub equivalence: huren_core::Equivalence,
+    /// The canonical URL of the ConceptMap the match comes from.
+    pub source: &'a str,
+}
+
+/// The `$translate` answer for matches given as codings.
+pub fn translate_codings(matches: &[CodedMatch<'_>], message: Option<&str>) -> Vec<u8> {
+    render(try_translate_codings(matches, message))
+}
+
+fn try_translate_codings(
+    matches: &[CodedMatch<'_>],
+    message: Option<&str>,
+) -> Result<Resource, FhirError> {
+    let mut out = vec![param("result", PValue::Boolean(!matches.is_empty()))?];
+    match message.and_then(non_empty) {
+        Some(m) => out.push(string("message", m)?),
+        None if matches.is_empty() => out.push(string("message", "no equivalent found")?),
+        None => {}
+    }
+    for m in matches {
+        let concept = coding(m.system, m.version, m.code, m.display)?;
+        out.push(group(
+            "match",
+            vec![
+                param(
+                    "equivalence",
+                    PValue::Code(m.equivalence.as_str().to_owned()),
+                )?,
+                param("concept", PValue::Coding(concept))?,
+                param("source", PValue::Uri(m.source.to_owned()))?,
+            ],
+        )?);
+    }
+    parameters(out)
+}
+
 /// A `property` output parameter of `$lookup`.
 fn property(p: Property) -> Result<ParametersParameter, FhirError> {
     let value = match p.value {

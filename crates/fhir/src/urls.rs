@@ -54,6 +54,23 @@ impl Urls {
         }
     }
 
+    /// The canonical URL of a hospital's local code system.
+    pub fn local_code_system(&self, hospital: &str) -> String {
+        format!("{}/CodeSystem/local/{hospital}", self.base)
+    }
+
+    /// The hospital whose local code system `url` is (`{base}/CodeSystem/local/{hospital}`).
+    pub fn parse_local_code_system<'u>(&self, url: &'u str) -> Option<&'u str> {
+        let rest = strip_version(url).strip_prefix(self.base.as_str())?;
+        let id = rest.strip_prefix("/CodeSystem/local/")?;
+        (!id.is_empty() && !id.contains('/')).then_some(id)
+    }
+
+    /// The canonical URL of a hospital's local → national concept map.
+    pub fn hospital_concept_map(&self, hospital: &str) -> String {
+        format!("{}/ConceptMap/{hospital}", self.base)
+    }
+
     /// The canonical URL of the LOINC → national concept map.
     pub fn concept_map(&self) -> String {
         format!("{}/ConceptMap/loinc-national-lab", self.base)

@@ -25,6 +25,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     NotSupported(String),
+    /// Rows of an uploaded file are bad: one issue per problem, each saying where. Nothing
+    /// was written.
+    #[error("{} problem(s) in the file; nothing was written", .0.len())]
+    Rows(Vec<Issue>),
     /// A failure of ours or of the database; details go to the log, not to the caller.
     #[error("{0}")]
     Internal(String),
@@ -47,6 +51,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (IssueCode::Forbidden, vec![]),
             ApiError::Conflict(_) => (IssueCode::Conflict, vec![]),
             ApiError::NotSupported(_) => (IssueCode::NotSupported, vec![]),
+            ApiError::Rows(_) => (IssueCode::Invalid, vec![]),
             ApiError::Internal(_) => (IssueCode::Exception, vec![]),
         };
         let diagnostics = match self {
@@ -80,6 +85,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotSupported(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Rows(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +99,10 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized(_)) {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"huren\""));
         }
-        resp.body(huren_fhir::operation_outcome(&[self.issue()]))
+        let mut issues = vec![self.issue()];
+        if let ApiError::Rows(rows) = self {
+            issues.extend(rows.iter().cloned());
+        }
+        resp.body(huren_fhir::operation_outcome(&issues))
     }
 }

@@ -2,13 +2,14 @@
 //! API, JWT authentication, and errors rendered as `OperationOutcome`.
 //!
 //! Architecture invariants:
-//! - Handlers reach storage only through core's ports ([`RegistryStore`]) and answer
+//! - Handlers reach storage only through core's ports (`huren_core::ports::Storage`) and answer
 //!   terminology reads from the in-memory [`Catalog`], never from SQL.
 //! - Status codes are chosen in `error.rs` only.
 //! - Every route but `/fhir/metadata` and `/health` requires a valid bearer token.
 
 pub mod auth;
 pub mod error;
+pub mod mapping_import;
 mod params;
 mod routes;
 mod state;

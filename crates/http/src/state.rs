@@ -2,7 +2,7 @@
 //! the store behind core's port, and the canonical URLs.
 
 use huren_core::Registry;
-use huren_core::ports::{ConceptSearch, RegistryStore};
+use huren_core::ports::{Storage, TermSearch};
 use huren_fhir::Urls;
 use std::sync::{Arc, RwLock};
 
@@ -10,25 +10,33 @@ use std::sync::{Arc, RwLock};
 /// and replaced together, so a search never names a code the registry does not know.
 pub struct Catalog {
     pub registry: Registry,
-    pub search: Box<dyn ConceptSearch>,
+    pub search: Box<dyn TermSearch>,
 }
 
 /// What every handler can reach.
 pub struct AppState {
     catalog: RwLock<Arc<Catalog>>,
-    pub store: Arc<dyn RegistryStore>,
+    pub store: Arc<dyn Storage>,
     pub urls: Urls,
     pub capability: Vec<u8>,
+    /// Whether whoever proposed a mapping is barred from approving it.
+    pub two_person_rule: bool,
 }
 
 impl AppState {
-    pub fn new(catalog: Catalog, store: Arc<dyn RegistryStore>, urls: Urls) -> AppState {
+    pub fn new(
+        catalog: Catalog,
+        store: Arc<dyn Storage>,
+        urls: Urls,
+        two_person_rule: bool,
+    ) -> AppState {
         let capability = huren_fhir::capability_statement(&urls, env!("CARGO_PKG_VERSION"));
         AppState {
             catalog: RwLock::new(Arc::new(catalog)),
             store,
             urls,
             capability,
+            two_person_rule,
         }
     }
 

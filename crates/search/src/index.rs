@@ -12,7 +12,7 @@ use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue}
 use tantivy::collector::{Count, TopDocs};
 use tantivy::indexer::NoMergePolicy;
 use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
-use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument};
+use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score, TantivyDocument};
 
 use crate::SearchError;
 use crate::analysis::{
@@ -281,6 +281,41 @@ impl SearchIndex {
             .collect();
         Ok(SearchPage { total, codes })
     }
+
+    /// The best `count` hits of `text` in `system` with their scores, best first: what
+    /// [`crate::suggest()`] fuses from several searches. Blank `text` gives no hit.
+    pub(crate) fn scored_hits(
+        &self,
+        system: CodeSystem,
+        text: &str,
+        count: usize,
+    ) -> Result<Vec<(&str, Score)>, SearchError> {
+        let text = text.trim();
+        if text.is_empty() || count == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let query = query::build(
+            &self.index,
+            &searcher,
+            &self.fields,
+            Clauses::ALL,
+            system,
+            text,
+        )?;
+        let top = TopDocs::with_limit(count).order_by((
+            SortBySimilarityScore,
+            (SortByStaticFastValue::<u64>::for_field(ORD), Order::Asc),
+        ));
+        let hits = searcher.search(&query, &top)?;
+        Ok(hits
+            .into_iter()
+            .filter_map(|((score, ord), _)| {
+                let ord = usize::try_from(ord?).ok()?;
+                Some((self.codes.get(ord)?.as_str(), score))
+            })
+            .collect())
+    }
 }
 
 impl ConceptSearch for SearchIndex {
@@ -293,5 +328,41 @@ impl ConceptSearch for SearchIndex {
     ) -> Result<SearchPage, PortError> {
         SearchIndex::search(self, system, text, offset, count)
             .map_err(|e| PortError::Backend(e.to_string()))
+    }
+}
+
+impl huren_core::ports::ConceptSuggest for SearchIndex {
+    fn suggest(
+        &self,
+        registry: &huren_core::Registry,
+        approved: &[(huren_core::HospitalId, String, String)],
+        request: &huren_core::ports::SuggestRequest<'_>,
+    ) -> Vec<huren_core::ports::SuggestedCode> {
+        let approved: Vec<(String, String, String)> = approved
+            .iter()
+            .map(|(h, name, code)| (h.to_string(), name.clone(), code.clone()))
+            .collect();
+        let evidence = crate::Evidence::new(&approved);
+        let query = crate::SuggestQuery {
+            name: request.name,
+            unit: request.unit,
+            specimen: request.specimen,
+        };
+        crate::suggest(registry, self, &evidence, &query, request.limit)
+            .into_iter()
+            .map(|s| huren_core::ports::SuggestedCode {
+                code: s.code,
+                score: s.score,
+                reasons: s
+                    .reasons
+                    .iter()
+                    .map(|r| huren_core::ports::SuggestReason {
+                        code: r.code(),
+                        zh: r.zh(),
+                        en: r.en(),
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 }

@@ -6,6 +6,10 @@
 //! (with the registry's own lab names added to jieba's dictionary) and as character bigrams;
 //! English text as words and as stems; abbreviations and codes as exact terms.
 //!
+//! [`suggest()`] builds on the index: it proposes national concepts for a hospital's local
+//! test (messy name, unit, specimen), re-ranked by unit convertibility, mass or molar
+//! property, specimen and other hospitals' approved mappings.
+//!
 //! Architecture invariant: the index is derived data, never the source of truth. It is
 //! rebuilt from each new registry snapshot (which is why building must stay fast), and it
 //! never writes to disk.
@@ -14,6 +18,7 @@ mod analysis;
 mod error;
 mod index;
 mod query;
+mod suggest;
 
 #[cfg(test)]
 mod tests;
@@ -21,3 +26,4 @@ mod tests;
 pub use analysis::warm_up;
 pub use error::SearchError;
 pub use index::SearchIndex;
+pub use suggest::{Evidence, Reason, SuggestQuery, Suggestion, local_name_key, suggest};

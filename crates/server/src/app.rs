@@ -5,7 +5,7 @@ use crate::config::{Settings, jwt_secret};
 use crate::registry_ops::load_catalog;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use huren_core::ports::RegistryStore;
+use huren_core::ports::{RegistryStore, Storage};
 use huren_fhir::Urls;
 use huren_http::{AppState, Authenticator};
 use huren_store::Store;
@@ -47,8 +47,9 @@ impl Application {
         let urls = Urls::new(settings.canonical_base.clone());
         let state = web::Data::new(AppState::new(
             catalog,
-            Arc::new(store.clone()) as Arc<dyn RegistryStore>,
+            Arc::new(store.clone()) as Arc<dyn Storage>,
             urls,
+            settings.two_person_rule,
         ));
         let auth = web::Data::new(Authenticator::hs256(secret.expose().as_bytes()));
         let app_state = state.clone();

@@ -45,6 +45,8 @@ pub struct Settings {
     pub refresh_secs: u64,
     /// Load the national and LOINC seed on first start.
     pub seed: bool,
+    /// Whoever proposed a mapping may not approve it (`HUREN_TWO_PERSON_RULE`, default on).
+    pub two_person_rule: bool,
 }
 
 impl Settings {
@@ -59,6 +61,7 @@ impl Settings {
             workers: None,
             refresh_secs: 2,
             seed: true,
+            two_person_rule: true,
         }
     }
 }

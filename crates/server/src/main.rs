@@ -50,6 +50,9 @@ enum Command {
         /// HTTP worker threads (default: one per core).
         #[arg(long, env = "HUREN_WORKERS")]
         workers: Option<usize>,
+        /// Whoever proposed a mapping may not approve it.
+        #[arg(long, env = "HUREN_TWO_PERSON_RULE", default_value_t = true, action = clap::ArgAction::Set)]
+        two_person_rule: bool,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -97,6 +100,39 @@ enum ImportCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Create or update hospitals from a CSV file (id,name,province,city,level).
+    Hospitals {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Import a hospital's local-code mapping table (the curator's CSV).
+    Mappings {
+        /// The hospital the table belongs to.
+        #[arg(long)]
+        hospital: String,
+        file: PathBuf,
+        /// Check and report everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Mark every mapped row approved (the file was reviewed); the two-person rule applies.
+        #[arg(long, value_enum)]
+        status: Option<ImportStatus>,
+        /// Who imports (recorded in the history; the two-person rule compares it).
+        #[arg(long, env = "USER", default_value = "huren-cli")]
+        by: String,
+        /// Whoever proposed a mapping may not approve it.
+        #[arg(long, env = "HUREN_TWO_PERSON_RULE", default_value_t = true, action = clap::ArgAction::Set)]
+        two_person_rule: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportStatus {
+    Proposed,
+    Approved,
 }
 
 #[derive(Subcommand)]
@@ -170,8 +206,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             canonical_base,
             data_dir,
             workers,
+            two_person_rule,
         } => {
             let mut settings = Settings::new(db.db);
+            settings.two_person_rule = two_person_rule;
             settings.addr = addr;
             settings.canonical_base = canonical_base;
             settings.data_dir = data_dir;
@@ -195,6 +233,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     db,
                 },
         } => import(&file, format.system(), release, &db),
+        Command::Import {
+            what: ImportCommand::Hospitals { file, db },
+        } => import_hospitals(&file, &db),
+        Command::Import {
+            what:
+                ImportCommand::Mappings {
+                    hospital,
+                    file,
+                    dry_run,
+                    status,
+                    by,
+                    two_person_rule,
+                    db,
+                },
+        } => {
+            let options = huren_http::mapping_import::ImportOptions {
+                dry_run,
+                status: status.map(|s| match s {
+                    ImportStatus::Proposed => huren_core::MappingStatus::Proposed,
+                    ImportStatus::Approved => huren_core::MappingStatus::Approved,
+                }),
+                two_person_rule,
+                actor: by,
+                now: huren_http::mapping_import::now_millis(),
+            };
+            import_mappings(&hospital, &file, options, &db)
+        }
         Command::Registry { what } => match what {
             RegistryCommand::Releases { db } => {
                 let store = open(&db)?;
@@ -336,4 +401,100 @@ fn import(
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn progress_bar(len: u64) -> anyhow::Result<indicatif::ProgressBar> {
+    Ok(if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(len);
+        bar.set_style(indicatif::ProgressStyle::with_template(
+            "{msg} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )?);
+        bar.set_message("reading");
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    })
+}
+
+fn import_hospitals(file: &std::path::Path, db: &DbArgs) -> anyhow::Result<ExitCode> {
+    use huren_core::ports::HospitalStore;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (hospitals, problems) = huren_csv::hospitals::parse_hospitals(&bytes)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{}:{p}", file.display());
+        }
+        eprintln!(
+            "{}: {} problem(s); nothing was imported",
+            file.display(),
+            problems.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let store = open(db)?;
+    store.upsert_hospitals(&hospitals)?;
+    println!("{} hospital(s) created or updated", hospitals.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_mappings(
+    hospital: &str,
+    file: &std::path::Path,
+    options: huren_http::mapping_import::ImportOptions,
+    db: &DbArgs,
+) -> anyhow::Result<ExitCode> {
+    use huren_core::ports::HospitalStore;
+    let id = huren_core::HospitalId::parse(hospital)?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let store = open(db)?;
+    huren::seed::seed_if_empty(&store)?;
+    anyhow::ensure!(
+        store.hospital(&id)?.is_some(),
+        "no hospital `{id}`: create it first (huren import hospitals FILE, or POST /api/hospitals)"
+    );
+    let registry = huren::registry_ops::load_registry(&store)?;
+    let bar = progress_bar(bytes.len() as u64)?;
+    let started = std::time::Instant::now();
+    let report = huren_http::mapping_import::import_mappings(
+        &store,
+        &registry,
+        &id,
+        &bytes,
+        &options,
+        &mut |done| bar.set_position(done),
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    bar.finish_and_clear();
+    for p in &report.problems {
+        match &p.column {
+            Some(c) => eprintln!("{}:{}: {c}: {}", file.display(), p.line, p.message),
+            None => eprintln!("{}:{}: {}", file.display(), p.line, p.message),
+        }
+    }
+    let verb = if report.written {
+        "imported"
+    } else {
+        "checked"
+    };
+    println!(
+        "{verb} {} rows ({}) for {id} in {:.2} s: {} created, {} updated, {} unchanged, {} unmapped, {} awaiting a second reviewer, {} problem(s)",
+        report.rows,
+        report.encoding,
+        started.elapsed().as_secs_f64(),
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.unmapped,
+        report.awaiting_second_review,
+        report.problems.len()
+    );
+    if !report.problems.is_empty() {
+        eprintln!("{}: nothing was written", file.display());
+        return Ok(ExitCode::from(1));
+    }
+    if options.dry_run {
+        eprintln!("dry run: nothing was written");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,5 @@
 //! Storage for huren on SQLite (bundled, WAL) and PostgreSQL through diesel. Implements core's
-//! [`RegistryStore`] port.
+//! [`RegistryStore`], [`HospitalStore`] and [`MappingStore`] ports.
 //!
 //! Architecture invariants:
 //! - SQL lives here and nowhere else. Callers see core's domain values, never rows.
@@ -16,10 +16,17 @@ mod schema;
 
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::upsert::excluded;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use huren_core::ports::{PortError, RegistryStore};
-use huren_core::{CodeSystem, Concept, Release};
-use rows::{ConceptRow, NewRelease, ReleaseRow};
+use huren_core::mapping::MappingChange;
+use huren_core::ports::{HospitalStore, MappingStore, PortError, RegistryStore};
+use huren_core::{CodeSystem, Concept, Hospital, HospitalId, Mapping, MappingStatus, Release};
+use rows::{
+    ConceptRow, HistoryRow, HospitalRow, MappingRow, NewHistory, NewHospital, NewMapping,
+    NewRelease, ReleaseRow,
+};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -46,6 +53,67 @@ impl From<StoreError> for PortError {
     fn from(e: StoreError) -> PortError {
         PortError::Backend(e.to_string())
     }
+}
+
+impl StoreError {
+    /// Whether the database refused the write for breaking a foreign key or a CHECK constraint:
+    /// the write contradicts what is stored rather than the storage failing.
+    fn violated_constraint(&self) -> Option<&str> {
+        match self {
+            StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::CheckViolation,
+                info,
+            )) => Some(info.message()),
+            _ => None,
+        }
+    }
+}
+
+/// Maps a constraint violation to [`PortError::Conflict`] and anything else to
+/// [`PortError::Backend`].
+fn port_error(e: StoreError) -> PortError {
+    match e.violated_constraint() {
+        Some(message) => PortError::Conflict(format!("the database refused the write: {message}")),
+        None => e.into(),
+    }
+}
+
+/// The most bind parameters one statement may hold: SQLite's default
+/// `SQLITE_MAX_VARIABLE_NUMBER` (the bundled build keeps it) and PostgreSQL's protocol limit.
+const SQLITE_MAX_PARAMS: usize = 32_766;
+const PG_MAX_PARAMS: usize = 65_535;
+
+/// Rows per statement of a mapping batch (18 parameters each) and of its history (10 each).
+const MAPPING_ROWS: usize = 3000;
+const HISTORY_ROWS: usize = 6000;
+
+/// Unix milliseconds now.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The items of `items` that are the last with their key, in their original order. A batch
+/// upsert must not name one key twice (PostgreSQL refuses to update a row twice in one
+/// statement), and "insert or replace each in turn" means the last one wins.
+fn last_per_key<'a, T, K: std::hash::Hash + Eq>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a T> {
+    let mut last: HashMap<K, usize> = HashMap::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        last.insert(key(item), i);
+    }
+    if last.len() == items.len() {
+        return items.iter().collect();
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter(|&(i, item)| last.get(&key(item)) == Some(&i))
+        .map(|(_, item)| item)
+        .collect()
 }
 
 /// Which database a URL names.
@@ -282,6 +350,250 @@ impl Store {
     }
 }
 
+/// Hospitals and mappings.
+impl Store {
+    /// How many rows of `columns` bind parameters fit in one statement on this backend.
+    fn rows_per_statement(&self, columns: usize) -> usize {
+        let max = match self.pools {
+            Pools::Sqlite(_) => SQLITE_MAX_PARAMS,
+            Pools::Pg(_) => PG_MAX_PARAMS,
+        };
+        max / columns
+    }
+
+    fn upsert_hospital_impl(&self, hospital: &Hospital) -> Result<bool, StoreError> {
+        use schema::hospitals::dsl as h;
+        let now = now_millis();
+        let new = NewHospital::new(hospital, now);
+        with_conn!(self, |conn| conn.transaction(|conn| {
+            // Insert-or-nothing first, so the answer "was it new" comes from the database itself
+            // even when two callers create the same hospital at once.
+            let created = diesel::insert_into(h::hospitals)
+                .values(&new)
+                .on_conflict_do_nothing()
+                .execute(conn)?
+                == 1;
+            if !created {
+                diesel::update(h::hospitals.find(new.id))
+                    .set((
+                        h::name.eq(new.name),
+                        h::province.eq(new.province),
+                        h::city.eq(new.city),
+                        h::level.eq(new.level),
+                        h::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok::<_, StoreError>(created)
+        }))
+    }
+
+    fn upsert_hospitals_impl(&self, hospitals: &[Hospital]) -> Result<(), StoreError> {
+        use schema::hospitals::dsl as h;
+        let now = now_millis();
+        let rows: Vec<NewHospital> = last_per_key(hospitals, |x| x.id.as_str())
+            .into_iter()
+            .map(|x| NewHospital::new(x, now))
+            .collect();
+        let chunk = self.rows_per_statement(NewHospital::COLUMNS);
+        with_conn!(self, |conn| conn.transaction(|conn| {
+            for rows in rows.chunks(chunk) {
+                diesel::insert_into(h::hospitals)
+                    .values(rows)
+                    .on_conflict(h::id)
+                    .do_update()
+                    .set((
+                        h::name.eq(excluded(h::name)),
+                        h::province.eq(excluded(h::province)),
+                        h::city.eq(excluded(h::city)),
+                        h::level.eq(excluded(h::level)),
+                        h::updated_at.eq(excluded(h::updated_at)),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok::<_, StoreError>(())
+        }))
+    }
+
+    fn hospitals_impl(&self) -> Result<Vec<Hospital>, StoreError> {
+        use schema::hospitals::dsl as h;
+        let rows: Vec<HospitalRow> = with_conn!(self, |conn| h::hospitals
+            .select(HospitalRow::as_select())
+            .order(h::id.asc())
+            .load(conn)?);
+        Ok(rows
+            .into_iter()
+            .filter_map(HospitalRow::into_hospital)
+            .collect())
+    }
+
+    fn hospital_impl(&self, id: &HospitalId) -> Result<Option<Hospital>, StoreError> {
+        use schema::hospitals::dsl as h;
+        let row: Option<HospitalRow> = with_conn!(self, |conn| h::hospitals
+            .find(id.as_str())
+            .select(HospitalRow::as_select())
+            .first(conn)
+            .optional()?);
+        Ok(row.and_then(HospitalRow::into_hospital))
+    }
+
+    fn mappings_impl(&self, hospital: &HospitalId) -> Result<Vec<Mapping>, StoreError> {
+        use schema::mappings::dsl as m;
+        let rows: Vec<MappingRow> = with_conn!(self, |conn| m::mappings
+            .filter(m::hospital_id.eq(hospital.as_str()))
+            .select(MappingRow::as_select())
+            .order(m::local_code.asc())
+            .load(conn)?);
+        Ok(rows
+            .into_iter()
+            .filter_map(MappingRow::into_mapping)
+            .collect())
+    }
+
+    fn mapping_impl(
+        &self,
+        hospital: &HospitalId,
+        local_code: &str,
+    ) -> Result<Option<Mapping>, StoreError> {
+        use schema::mappings::dsl as m;
+        let row: Option<MappingRow> = with_conn!(self, |conn| m::mappings
+            .find((hospital.as_str(), local_code))
+            .select(MappingRow::as_select())
+            .first(conn)
+            .optional()?);
+        Ok(row.and_then(MappingRow::into_mapping))
+    }
+
+    fn apply_mappings_impl(
+        &self,
+        writes: &[Mapping],
+        history: &[MappingChange],
+    ) -> Result<(), StoreError> {
+        use schema::mappings::dsl as m;
+        let writes: Vec<NewMapping> = last_per_key(writes, |w| {
+            (w.hospital.as_str(), w.term.local_code.as_str())
+        })
+        .into_iter()
+        .map(NewMapping::new)
+        .collect();
+        let history: Vec<NewHistory> = history.iter().map(NewHistory::new).collect();
+        // Full chunks go through fixed-size arrays: diesel gives those a static query id, so
+        // each connection prepares the big statement once and then only binds values.
+        let (full_writes, other_writes) = writes.as_chunks::<MAPPING_ROWS>();
+        let (full_history, other_history) = history.as_chunks::<HISTORY_ROWS>();
+        macro_rules! upsert {
+            ($conn:expr, $rows:expr) => {
+                diesel::insert_into(m::mappings)
+                    .values($rows)
+                    .on_conflict((m::hospital_id, m::local_code))
+                    .do_update()
+                    .set((
+                        m::local_name.eq(excluded(m::local_name)),
+                        m::specimen.eq(excluded(m::specimen)),
+                        m::unit.eq(excluded(m::unit)),
+                        m::ref_low.eq(excluded(m::ref_low)),
+                        m::ref_high.eq(excluded(m::ref_high)),
+                        m::ref_text.eq(excluded(m::ref_text)),
+                        m::method.eq(excluded(m::method)),
+                        m::note.eq(excluded(m::note)),
+                        m::national_code.eq(excluded(m::national_code)),
+                        m::unit_ucum.eq(excluded(m::unit_ucum)),
+                        m::unit_alias.eq(excluded(m::unit_alias)),
+                        m::equivalence.eq(excluded(m::equivalence)),
+                        m::status.eq(excluded(m::status)),
+                        m::proposed_by.eq(excluded(m::proposed_by)),
+                        m::updated_by.eq(excluded(m::updated_by)),
+                        m::updated_at.eq(excluded(m::updated_at)),
+                    ))
+                    .execute($conn)?
+            };
+        }
+        with_conn!(self, |conn| conn.transaction(|conn| {
+            for rows in full_writes {
+                upsert!(conn, rows);
+            }
+            if !other_writes.is_empty() {
+                upsert!(conn, other_writes);
+            }
+            for rows in full_history {
+                diesel::insert_into(schema::mapping_history::table)
+                    .values(&rows[..])
+                    .execute(conn)?;
+            }
+            if !other_history.is_empty() {
+                diesel::insert_into(schema::mapping_history::table)
+                    .values(other_history)
+                    .execute(conn)?;
+            }
+            Ok::<_, StoreError>(())
+        }))
+    }
+
+    /// The message for a batch that broke a foreign key: which of the hospitals it names are
+    /// unknown. Asked after the rollback, so it costs nothing when the batch is fine.
+    fn unknown_hospitals_message(
+        &self,
+        writes: &[Mapping],
+        history: &[MappingChange],
+        db_message: &str,
+    ) -> String {
+        let named: BTreeSet<&str> = writes
+            .iter()
+            .map(|w| w.hospital.as_str())
+            .chain(history.iter().map(|c| c.hospital.as_str()))
+            .collect();
+        let missing: Vec<String> = named
+            .into_iter()
+            .filter(|id| {
+                HospitalId::parse(id)
+                    .ok()
+                    .is_some_and(|id| matches!(self.hospital_impl(&id), Ok(None)))
+            })
+            .map(|id| format!("`{id}`"))
+            .collect();
+        if missing.is_empty() {
+            format!("the mappings name an unknown hospital ({db_message}); nothing was written")
+        } else {
+            format!(
+                "unknown hospital {}: create it before writing its mappings; nothing was written",
+                missing.join(", ")
+            )
+        }
+    }
+
+    fn mapping_history_impl(
+        &self,
+        hospital: &HospitalId,
+        local_code: &str,
+    ) -> Result<Vec<MappingChange>, StoreError> {
+        use schema::mapping_history::dsl as mh;
+        let rows: Vec<HistoryRow> = with_conn!(self, |conn| mh::mapping_history
+            .filter(mh::hospital_id.eq(hospital.as_str()))
+            .filter(mh::local_code.eq(local_code))
+            .select(HistoryRow::as_select())
+            .order((mh::at.asc(), mh::id.asc()))
+            .load(conn)?);
+        Ok(rows
+            .into_iter()
+            .filter_map(HistoryRow::into_change)
+            .collect())
+    }
+
+    fn approved_names_impl(&self) -> Result<Vec<(HospitalId, String, String)>, StoreError> {
+        use schema::mappings::dsl as m;
+        let rows: Vec<(String, String, String)> = with_conn!(self, |conn| m::mappings
+            .filter(m::status.eq(MappingStatus::Approved.as_str()))
+            .filter(m::national_code.ne(""))
+            .select((m::hospital_id, m::local_name, m::national_code))
+            .order((m::hospital_id.asc(), m::local_code.asc()))
+            .load(conn)?);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(h, name, code)| Some((HospitalId::parse(&h).ok()?, name, code)))
+            .collect())
+    }
+}
+
 impl RegistryStore for Store {
     fn releases(&self) -> Result<Vec<Release>, PortError> {
         Ok(self.releases_impl()?)
@@ -307,9 +619,81 @@ impl RegistryStore for Store {
     }
 }
 
+impl HospitalStore for Store {
+    fn upsert_hospital(&self, hospital: &Hospital) -> Result<bool, PortError> {
+        self.upsert_hospital_impl(hospital).map_err(port_error)
+    }
+
+    fn upsert_hospitals(&self, hospitals: &[Hospital]) -> Result<(), PortError> {
+        self.upsert_hospitals_impl(hospitals).map_err(port_error)
+    }
+
+    fn hospitals(&self) -> Result<Vec<Hospital>, PortError> {
+        Ok(self.hospitals_impl()?)
+    }
+
+    fn hospital(&self, id: &HospitalId) -> Result<Option<Hospital>, PortError> {
+        Ok(self.hospital_impl(id)?)
+    }
+}
+
+impl MappingStore for Store {
+    fn mappings(&self, hospital: &HospitalId) -> Result<Vec<Mapping>, PortError> {
+        Ok(self.mappings_impl(hospital)?)
+    }
+
+    fn mapping(
+        &self,
+        hospital: &HospitalId,
+        local_code: &str,
+    ) -> Result<Option<Mapping>, PortError> {
+        Ok(self.mapping_impl(hospital, local_code)?)
+    }
+
+    fn apply_mappings(
+        &self,
+        writes: &[Mapping],
+        history: &[MappingChange],
+    ) -> Result<(), PortError> {
+        self.apply_mappings_impl(writes, history)
+            .map_err(|e| match &e {
+                StoreError::Query(DieselError::DatabaseError(
+                    DatabaseErrorKind::ForeignKeyViolation,
+                    info,
+                )) => PortError::Conflict(self.unknown_hospitals_message(
+                    writes,
+                    history,
+                    info.message(),
+                )),
+                _ => port_error(e),
+            })
+    }
+
+    fn mapping_history(
+        &self,
+        hospital: &HospitalId,
+        local_code: &str,
+    ) -> Result<Vec<MappingChange>, PortError> {
+        Ok(self.mapping_history_impl(hospital, local_code)?)
+    }
+
+    fn approved_names(&self) -> Result<Vec<(HospitalId, String, String)>, PortError> {
+        Ok(self.approved_names_impl()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_per_key_keeps_the_last_of_each_key_in_order() {
+        let items = [("a", 1), ("b", 2), ("a", 3), ("c", 4), ("b", 5)];
+        let kept: Vec<_> = last_per_key(&items, |x| x.0).into_iter().copied().collect();
+        assert_eq!(kept, vec![("a", 3), ("c", 4), ("b", 5)]);
+        let distinct = [("a", 1), ("b", 2)];
+        assert_eq!(last_per_key(&distinct, |x| x.0).len(), 2);
+    }
 
     #[test]
     fn urls_pick_the_backend_from_the_scheme() {

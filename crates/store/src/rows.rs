@@ -1,8 +1,12 @@
 //! Row types and their conversion to and from core's domain values.
 
-use crate::schema::{concepts, releases};
+use crate::schema::{concepts, hospitals, mapping_history, mappings, releases};
 use diesel::prelude::*;
-use huren_core::{Axes, CodeSystem, Concept, Release, Status};
+use huren_core::mapping::{LocalTerm, MappingChange};
+use huren_core::{
+    Axes, CodeSystem, Concept, Equivalence, Hospital, HospitalId, Mapping, MappingStatus, Release,
+    Status,
+};
 
 /// Lists are stored joined with U+001F, the ASCII unit separator, which no name contains.
 const SEP: char = '\u{1f}';
@@ -139,6 +143,242 @@ impl ConceptRow {
             status: Status::parse(&self.status).unwrap_or(Status::Deprecated),
             replaced_by: self.replaced_by,
             loinc: self.loinc,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = hospitals)]
+pub struct HospitalRow {
+    pub id: String,
+    pub name: String,
+    pub province: String,
+    pub city: String,
+    pub level: String,
+}
+
+impl HospitalRow {
+    /// `None` only for an id that is not a slug, which the table's CHECK constraint forbids.
+    pub fn into_hospital(self) -> Option<Hospital> {
+        Some(Hospital {
+            id: HospitalId::parse(&self.id).ok()?,
+            name: self.name,
+            province: self.province,
+            city: self.city,
+            level: self.level,
+        })
+    }
+}
+
+/// A hospital to write. `treat_none_as_default_value = false` (here and below) makes diesel
+/// bind every column as a value, never as `DEFAULT`: only then does it write a batch to SQLite
+/// as one multi-row statement (and accept `ON CONFLICT` on it) instead of one statement per row.
+#[derive(Insertable, Debug)]
+#[diesel(table_name = hospitals, treat_none_as_default_value = false)]
+pub struct NewHospital<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub province: &'a str,
+    pub city: &'a str,
+    pub level: &'a str,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl<'a> NewHospital<'a> {
+    /// How many bind parameters one row takes.
+    pub const COLUMNS: usize = 7;
+
+    pub fn new(h: &'a Hospital, now: i64) -> NewHospital<'a> {
+        NewHospital {
+            id: h.id.as_str(),
+            name: &h.name,
+            province: &h.province,
+            city: &h.city,
+            level: &h.level,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Statuses and equivalences are CHECK-constrained, so the fallbacks below are never taken;
+/// should a hand-edited row slip through anyway, it reads as `rejected` and `inexact`, which
+/// never count for normalisation or recognition.
+fn status(s: &str) -> MappingStatus {
+    MappingStatus::parse(s).unwrap_or(MappingStatus::Rejected)
+}
+
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = mappings)]
+pub struct MappingRow {
+    pub hospital_id: String,
+    pub local_code: String,
+    pub local_name: String,
+    pub specimen: String,
+    pub unit: String,
+    pub ref_low: Option<f64>,
+    pub ref_high: Option<f64>,
+    pub ref_text: String,
+    pub method: String,
+    pub note: String,
+    pub national_code: String,
+    pub unit_ucum: String,
+    pub unit_alias: String,
+    pub equivalence: String,
+    pub status: String,
+    pub proposed_by: String,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
+impl MappingRow {
+    /// `None` only for a hospital id that is not a slug, which the foreign key to `hospitals`
+    /// and its CHECK constraint forbid.
+    pub fn into_mapping(self) -> Option<Mapping> {
+        Some(Mapping {
+            hospital: HospitalId::parse(&self.hospital_id).ok()?,
+            term: LocalTerm {
+                local_code: self.local_code,
+                local_name: self.local_name,
+                specimen: self.specimen,
+                unit: self.unit,
+                ref_low: self.ref_low,
+                ref_high: self.ref_high,
+                ref_text: self.ref_text,
+                method: self.method,
+                note: self.note,
+            },
+            national_code: self.national_code,
+            unit_ucum: self.unit_ucum,
+            unit_alias: self.unit_alias,
+            equivalence: Equivalence::parse(&self.equivalence).unwrap_or(Equivalence::Inexact),
+            status: status(&self.status),
+            proposed_by: self.proposed_by,
+            updated_by: self.updated_by,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// A mapping to write, borrowing from the domain value; `None` is written as NULL.
+#[derive(Insertable, Debug)]
+#[diesel(table_name = mappings, treat_none_as_default_value = false)]
+pub struct NewMapping<'a> {
+    pub hospital_id: &'a str,
+    pub local_code: &'a str,
+    pub local_name: &'a str,
+    pub specimen: &'a str,
+    pub unit: &'a str,
+    pub ref_low: Option<f64>,
+    pub ref_high: Option<f64>,
+    pub ref_text: &'a str,
+    pub method: &'a str,
+    pub note: &'a str,
+    pub national_code: &'a str,
+    pub unit_ucum: &'a str,
+    pub unit_alias: &'a str,
+    pub equivalence: &'static str,
+    pub status: &'static str,
+    pub proposed_by: &'a str,
+    pub updated_by: &'a str,
+    pub updated_at: i64,
+}
+
+impl<'a> NewMapping<'a> {
+    /// How many bind parameters one row takes.
+    pub const COLUMNS: usize = 18;
+
+    pub fn new(m: &'a Mapping) -> NewMapping<'a> {
+        let t = &m.term;
+        NewMapping {
+            hospital_id: m.hospital.as_str(),
+            local_code: &t.local_code,
+            local_name: &t.local_name,
+            specimen: &t.specimen,
+            unit: &t.unit,
+            ref_low: t.ref_low,
+            ref_high: t.ref_high,
+            ref_text: &t.ref_text,
+            method: &t.method,
+            note: &t.note,
+            national_code: &m.national_code,
+            unit_ucum: &m.unit_ucum,
+            unit_alias: &m.unit_alias,
+            equivalence: m.equivalence.as_str(),
+            status: m.status.as_str(),
+            proposed_by: &m.proposed_by,
+            updated_by: &m.updated_by,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = mapping_history)]
+pub struct HistoryRow {
+    pub hospital_id: String,
+    pub local_code: String,
+    pub at: i64,
+    pub by: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub from_target: String,
+    pub to_target: String,
+    pub comment: String,
+}
+
+impl HistoryRow {
+    /// `None` only for a hospital id that is not a slug (see [`MappingRow::into_mapping`]).
+    pub fn into_change(self) -> Option<MappingChange> {
+        Some(MappingChange {
+            hospital: HospitalId::parse(&self.hospital_id).ok()?,
+            local_code: self.local_code,
+            at: self.at,
+            by: self.by,
+            action: self.action,
+            from_status: self.from_status.as_deref().map(status),
+            to_status: status(&self.to_status),
+            from_target: self.from_target,
+            to_target: self.to_target,
+            comment: self.comment,
+        })
+    }
+}
+
+/// A history entry to write; `None` is written as NULL.
+#[derive(Insertable, Debug)]
+#[diesel(table_name = mapping_history, treat_none_as_default_value = false)]
+pub struct NewHistory<'a> {
+    pub hospital_id: &'a str,
+    pub local_code: &'a str,
+    pub at: i64,
+    pub by: &'a str,
+    pub action: &'a str,
+    pub from_status: Option<&'static str>,
+    pub to_status: &'static str,
+    pub from_target: &'a str,
+    pub to_target: &'a str,
+    pub comment: &'a str,
+}
+
+impl<'a> NewHistory<'a> {
+    /// How many bind parameters one row takes.
+    pub const COLUMNS: usize = 10;
+
+    pub fn new(c: &'a MappingChange) -> NewHistory<'a> {
+        NewHistory {
+            hospital_id: c.hospital.as_str(),
+            local_code: &c.local_code,
+            at: c.at,
+            by: &c.by,
+            action: &c.action,
+            from_status: c.from_status.map(MappingStatus::as_str),
+            to_status: c.to_status.as_str(),
+            from_target: &c.from_target,
+            to_target: &c.to_target,
+            comment: &c.comment,
         }
     }
 }

@@ -36,5 +36,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    hospitals (id) {
+        id -> Text,
+        name -> Text,
+        province -> Text,
+        city -> Text,
+        level -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mappings (hospital_id, local_code) {
+        hospital_id -> Text,
+        local_code -> Text,
+        local_name -> Text,
+        specimen -> Text,
+        unit -> Text,
+        ref_low -> Nullable<Double>,
+        ref_high -> Nullable<Double>,
+        ref_text -> Text,
+        method -> Text,
+        note -> Text,
+        national_code -> Text,
+        unit_ucum -> Text,
+        unit_alias -> Text,
+        equivalence -> Text,
+        status -> Text,
+        proposed_by -> Text,
+        updated_by -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mapping_history (id) {
+        id -> BigInt,
+        hospital_id -> Text,
+        local_code -> Text,
+        at -> BigInt,
+        by -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        from_target -> Text,
+        to_target -> Text,
+        comment -> Text,
+    }
+}
+
 diesel::joinable!(concepts -> releases (release_id));
-diesel::allow_tables_to_appear_in_same_query!(releases, concepts);
+diesel::joinable!(mappings -> hospitals (hospital_id));
+diesel::joinable!(mapping_history -> hospitals (hospital_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    releases,
+    concepts,
+    hospitals,
+    mappings,
+    mapping_history
+);

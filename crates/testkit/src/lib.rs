@@ -4,6 +4,8 @@
 //! Tests never share state: each [`TestDb`] is a new SQLite file in a temporary directory or a
 //! new PostgreSQL schema, dropped when the value is dropped.
 
+pub mod loinc_table;
+
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use rand::Rng;
@@ -117,12 +119,23 @@ pub fn token(role: &str, hospital: Option<&str>) -> String {
 
 /// A signed HS256 token with a given secret and lifetime in seconds (negative: expired).
 pub fn token_with(secret: &str, role: &str, hospital: Option<&str>, ttl_secs: i64) -> String {
+    token_for(secret, &format!("test-{role}"), role, hospital, ttl_secs)
+}
+
+/// A token for subject `sub` (two curators of one hospital differ only by subject).
+pub fn token_for(
+    secret: &str,
+    sub: &str,
+    role: &str,
+    hospital: Option<&str>,
+    ttl_secs: i64,
+) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
         .as_secs() as i64;
     let mut claims = serde_json::json!({
-        "sub": format!("test-{role}"),
+        "sub": sub,
         "role": role,
         "iat": now,
         "exp": now + ttl_secs,

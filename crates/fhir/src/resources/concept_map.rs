@@ -9,7 +9,7 @@ use fhir_model::r4b::resources::{
     ConceptMapSource, ConceptMapTarget, Resource,
 };
 use huren_core::code::LOINC_URL;
-use huren_core::{CodeSystem, Concept};
+use huren_core::{CodeSystem, Concept, Equivalence};
 
 /// The `ConceptMap` LOINC → national from `(loinc code, national concept)` pairs.
 ///
@@ -79,4 +79,89 @@ fn try_concept_map(
         cm = cm.version(v.to_owned());
     }
     Ok(cm.build()?.into())
+}
+
+/// One element of a hospital's map: a local code and its national target.
+#[derive(Debug, Clone)]
+pub struct LocalMapElement<'a> {
+    pub local_code: &'a str,
+    pub local_name: &'a str,
+    pub national_code: &'a str,
+    pub national_display: &'a str,
+    pub equivalence: Equivalence,
+}
+
+/// A hospital's `ConceptMap` from its local code system to the national registry.
+pub fn hospital_concept_map(
+    urls: &Urls,
+    hospital: &str,
+    hospital_name: &str,
+    national_version: &str,
+    elements: &[LocalMapElement<'_>],
+) -> Vec<u8> {
+    render(try_hospital_concept_map(
+        urls,
+        hospital,
+        hospital_name,
+        national_version,
+        elements,
+    ))
+}
+
+fn try_hospital_concept_map(
+    urls: &Urls,
+    hospital: &str,
+    hospital_name: &str,
+    national_version: &str,
+    elements: &[LocalMapElement<'_>],
+) -> Result<Resource, FhirError> {
+    let elements = elements
+        .iter()
+        .map(|e| {
+            let equivalence = equivalence(e.equivalence);
+            let mut t = ConceptMapGroupElementTarget::builder()
+                .code(e.national_code.to_owned())
+                .equivalence(equivalence);
+            if let Some(d) = non_empty(e.national_display) {
+                t = t.display(d.to_owned());
+            }
+            let mut el = ConceptMapGroupElement::builder()
+                .code(e.local_code.to_owned())
+                .target(vec![Some(t.build()?)]);
+            if let Some(d) = non_empty(e.local_name) {
+                el = el.display(d.to_owned());
+            }
+            Ok(Some(el.build()?))
+        })
+        .collect::<Result<Vec<_>, FhirError>>()?;
+    let mut group = ConceptMapGroup::builder()
+        .source(urls.local_code_system(hospital))
+        .target(urls.code_system(CodeSystem::National))
+        .element(elements);
+    if let Some(v) = non_empty(national_version) {
+        group = group.target_version(v.to_owned());
+    }
+    let title = format!("{hospital_name} 本地检验项目 → 国家检验项目代码 (local → national)");
+    let cm = ConceptMap::builder()
+        .id(hospital.to_owned())
+        .url(urls.hospital_concept_map(hospital))
+        .name(format!("Local{}ToNationalLab", hospital.replace('-', "_")))
+        .title(title)
+        .status(PublicationStatus::Active)
+        .source(ConceptMapSource::Uri(format!(
+            "{}?fhir_vs",
+            urls.local_code_system(hospital)
+        )))
+        .target(ConceptMapTarget::Uri(urls.value_set(CodeSystem::National)))
+        .group(vec![Some(group.build()?)]);
+    Ok(cm.build()?.into())
+}
+
+fn equivalence(e: Equivalence) -> ConceptMapEquivalence {
+    match e {
+        Equivalence::Equivalent => ConceptMapEquivalence::Equivalent,
+        Equivalence::Wider => ConceptMapEquivalence::Wider,
+        Equivalence::Narrower => ConceptMapEquivalence::Narrower,
+        Equivalence::Inexact => ConceptMapEquivalence::Inexact,
+    }
 }

@@ -2,7 +2,9 @@
 
 mod code_system;
 mod expand;
+mod hospitals;
 mod lookup;
+mod mappings;
 mod metadata;
 mod registry;
 mod translate;
@@ -15,6 +17,12 @@ use huren_core::{CodeSystem, Language};
 
 /// Registers every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // A JSON body that does not parse is a 400 with an OperationOutcome, like every error.
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(1024 * 1024)
+            .error_handler(|e, _| ApiError::Body(format!("body is not valid: {e}")).into()),
+    );
     cfg.route("/health", web::get().to(metadata::health))
         .route("/fhir/metadata", web::get().to(metadata::capability))
         .route("/fhir/CodeSystem/$lookup", web::get().to(lookup::lookup))
@@ -42,6 +50,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/fhir/CodeSystem/{id}", web::get().to(code_system::read))
         .route("/api/registry/releases", web::get().to(registry::releases))
         .route("/api/registry/diff", web::get().to(registry::diff))
+        .route("/api/hospitals", web::get().to(hospitals::list))
+        .route("/api/hospitals", web::post().to(hospitals::upsert))
+        .route("/api/hospitals/{id}", web::get().to(hospitals::read))
+        .route(
+            "/api/hospitals/{id}/suggestions",
+            web::get().to(mappings::suggest),
+        )
+        .route(
+            "/api/hospitals/{id}/mappings",
+            web::get().to(mappings::list),
+        )
+        .route(
+            "/api/hospitals/{id}/mappings/import",
+            web::post().to(mappings::import),
+        )
+        .route(
+            "/api/hospitals/{id}/mappings/export",
+            web::get().to(mappings::export),
+        )
+        .route(
+            "/api/hospitals/{id}/mappings/approve",
+            web::post().to(mappings::bulk_approve),
+        )
+        .route(
+            "/api/hospitals/{id}/mappings/{code}",
+            web::get().to(mappings::read),
+        )
+        .route(
+            "/api/hospitals/{id}/mappings/{code}/history",
+            web::get().to(mappings::history),
+        )
+        .route(
+            "/api/hospitals/{id}/mappings/{code}/suggestions",
+            web::get().to(mappings::suggest_for_code),
+        )
+        .route(
+            "/api/hospitals/{id}/mappings/{code}/{action}",
+            web::post().to(mappings::act),
+        )
         .default_service(web::to(not_found));
 }
 

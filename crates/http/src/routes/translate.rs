@@ -1,25 +1,29 @@
 //! `ConceptMap/$translate` and `GET /fhir/ConceptMap/{id}`: the LOINC ↔ national
-//! cross-reference, in both directions.
+//! cross-reference, in both directions, and each hospital's local ↔ national map.
 
-use super::{State, code_system_param, fhir};
+use super::hospitals::{existing, may_read};
+use super::{State, blocking, code_system_param, fhir};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::params::Params;
 use actix_web::web::{Bytes, Path};
 use actix_web::{HttpRequest, HttpResponse};
-use huren_core::CodeSystem;
-use huren_fhir::TranslateMatch;
+use huren_core::{CodeSystem, Equivalence, HospitalId, MappingStatus};
+use huren_fhir::{CodedMatch, LocalMapElement, TranslateMatch};
 
 /// The id of the one ConceptMap huren serves so far.
 const MAP_ID: &str = "loinc-national-lab";
 
 pub async fn translate(
-    _who: Principal,
+    who: Principal,
     state: State,
     req: HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let params = Params::from_request(&req, &body)?;
+    if let Some(answer) = translate_local(&who, &state, &params).await? {
+        return Ok(answer);
+    }
     if let Some(url) = params.get("url")?
         && url.split('|').next() != Some(state.urls.concept_map().as_str())
     {
@@ -97,12 +101,12 @@ pub async fn translate(
 }
 
 pub async fn read(
-    _who: Principal,
+    who: Principal,
     state: State,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     if id.as_str() != MAP_ID {
-        return Err(ApiError::NotFound(format!("ConceptMap/{id} is not known")));
+        return hospital_map(&who, &state, &id).await;
     }
     let catalog = state.catalog();
     let national = catalog
@@ -120,4 +124,146 @@ pub async fn read(
         &national.release.label,
         &pairs,
     )))
+}
+
+/// `GET /fhir/ConceptMap/{hospital}`: the hospital's approved mappings, local → national.
+async fn hospital_map(who: &Principal, state: &State, id: &str) -> Result<HttpResponse, ApiError> {
+    let unknown = || ApiError::NotFound(format!("ConceptMap/{id} is not known"));
+    let hospital = HospitalId::parse(id).map_err(|_| unknown())?;
+    let h = match existing(state, &hospital).await {
+        Err(ApiError::NotFound(_)) => return Err(unknown()),
+        other => other?,
+    };
+    may_read(who, &hospital)?;
+    let store = state.store.clone();
+    let key = hospital.clone();
+    let mappings = blocking(move || Ok(store.mappings(&key)?)).await?;
+    let catalog = state.catalog();
+    let registry = &catalog.registry;
+    let elements: Vec<LocalMapElement<'_>> = mappings
+        .iter()
+        .filter(|m| m.status == MappingStatus::Approved && !m.is_unmapped())
+        .map(|m| LocalMapElement {
+            local_code: &m.term.local_code,
+            local_name: &m.term.local_name,
+            national_code: &m.national_code,
+            national_display: registry
+                .lookup(CodeSystem::National, &m.national_code)
+                .map_or("", |c| c.display_zh.as_str()),
+            equivalence: m.equivalence,
+        })
+        .collect();
+    let version = registry
+        .current(CodeSystem::National)
+        .map_or("", |c| c.release.label.as_str());
+    Ok(fhir(huren_fhir::hospital_concept_map(
+        &state.urls,
+        hospital.as_str(),
+        &h.name,
+        version,
+        &elements,
+    )))
+}
+
+/// `$translate` from or to a hospital's local code system, through its approved mappings.
+/// `None` when neither side (nor `url`) names a local code system.
+async fn translate_local(
+    who: &Principal,
+    state: &State,
+    params: &Params,
+) -> Result<Option<HttpResponse>, ApiError> {
+    let urls = &state.urls;
+    let source = params.get("system")?;
+    let target = params.get("targetsystem")?.or(params.get("target")?);
+    let from_local = source.and_then(|u| urls.parse_local_code_system(u));
+    let to_local = target.and_then(|u| urls.parse_local_code_system(u));
+    let by_url = params.get("url")?.and_then(|u| {
+        u.split('|')
+            .next()
+            .and_then(|u| u.strip_prefix(&format!("{}/ConceptMap/", urls.base)))
+            .filter(|id| *id != MAP_ID)
+    });
+    let Some(raw) = from_local.or(to_local).or(by_url) else {
+        return Ok(None);
+    };
+    let hospital = HospitalId::parse(raw).map_err(|e| ApiError::param("system", e.to_string()))?;
+    may_read(who, &hospital)?;
+    existing(state, &hospital).await?;
+    let code = params.required("code")?.to_owned();
+    params.bool("reverse")?;
+    let reverse = params.bool("reverse")? || to_local.is_some();
+    let store = state.store.clone();
+    let key = hospital.clone();
+    let mappings = blocking(move || Ok(store.mappings(&key)?)).await?;
+    let approved = mappings
+        .iter()
+        .filter(|m| m.status == MappingStatus::Approved && !m.is_unmapped());
+    let catalog = state.catalog();
+    let registry = &catalog.registry;
+    let national_url = urls.code_system(CodeSystem::National);
+    let local_url = urls.local_code_system(hospital.as_str());
+    let map_url = urls.hospital_concept_map(hospital.as_str());
+    let version = registry
+        .current(CodeSystem::National)
+        .map(|c| c.release.label.clone());
+    let answer = if reverse {
+        // national → local: the national code (or a LOINC code through the registry).
+        let national: Vec<String> = match source.and_then(|s| urls.parse_code_system(s)) {
+            Some(CodeSystem::Loinc) => registry.national_for_loinc(&code).to_vec(),
+            _ => vec![code.clone()],
+        };
+        let found: Vec<_> = approved
+            .filter(|m| national.contains(&m.national_code))
+            .map(|m| CodedMatch {
+                system: &local_url,
+                version: None,
+                code: &m.term.local_code,
+                display: &m.term.local_name,
+                equivalence: reverse_equivalence(m.equivalence),
+                source: &map_url,
+            })
+            .collect();
+        let message = found
+            .is_empty()
+            .then(|| format!("hospital `{hospital}` has no approved local code for `{code}`"));
+        huren_fhir::translate_codings(&found, message.as_deref())
+    } else {
+        let hit = approved.clone().find(|m| m.term.local_code == code);
+        let pending = mappings.iter().find(|m| m.term.local_code == code);
+        let found: Vec<_> = hit
+            .iter()
+            .map(|m| CodedMatch {
+                system: &national_url,
+                version: version.as_deref(),
+                code: &m.national_code,
+                display: registry
+                    .lookup(CodeSystem::National, &m.national_code)
+                    .map_or("", |c| c.display_zh.as_str()),
+                equivalence: m.equivalence,
+                source: &map_url,
+            })
+            .collect();
+        let message = match (hit, pending) {
+            (Some(_), _) => None,
+            (None, Some(m)) if m.is_unmapped() => Some(format!(
+                "local code `{code}` of `{hospital}` is not mapped yet (queued for curators)"
+            )),
+            (None, Some(m)) => Some(format!(
+                "the mapping of local code `{code}` of `{hospital}` is {}, not approved",
+                m.status
+            )),
+            (None, None) => Some(format!("hospital `{hospital}` has no local code `{code}`")),
+        };
+        huren_fhir::translate_codings(&found, message.as_deref())
+    };
+    Ok(Some(fhir(answer)))
+}
+
+/// The equivalence seen from the other side: a wider target means a narrower source.
+fn reverse_equivalence(e: Equivalence) -> Equivalence {
+    match e {
+        Equivalence::Wider => Equivalence::Narrower,
+        Equivalence::Narrower => Equivalence::Wider,
+        other => other,
+    }
 }

@@ -205,3 +205,34 @@ pub fn national_of(loinc: &str) -> String {
         .map(|(_, c)| c.code.clone())
         .unwrap_or_else(|| panic!("no national concept for LOINC {loinc}"))
 }
+
+impl TestApp {
+    /// POST raw bytes with `bearer`.
+    pub fn post_as(&self, path: &str, bearer: &str, content_type: &str, body: &[u8]) -> Answer {
+        let resp = self
+            .agent
+            .post(&self.url(path))
+            .header("Authorization", &format!("Bearer {bearer}"))
+            .header("Content-Type", content_type)
+            .send(body)
+            .unwrap();
+        Self::answer(resp)
+    }
+
+    /// Creates the two example hospitals of `mappings/hospitals.csv` as an admin.
+    pub fn create_example_hospitals(&self) {
+        let admin = token("admin", None);
+        for body in [
+            r#"{"id":"hosp-a","name":"武汉示例人民医院","province":"420000","city":"420100","level":"三级甲等"}"#,
+            r#"{"id":"hosp-b","name":"Shanghai Example International Clinic","province":"310000","city":"310100","level":"二级甲等"}"#,
+        ] {
+            let a = self.post_as(
+                "/api/hospitals",
+                &admin,
+                "application/json",
+                body.as_bytes(),
+            );
+            assert!(matches!(a.status, 200 | 201), "{:#}", a.body);
+        }
+    }
+}

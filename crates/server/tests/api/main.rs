@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod golden;
 mod helpers;
+mod mappings;
 mod registry;
 mod seed_files;
 mod terminology;

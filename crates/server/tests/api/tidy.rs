@@ -10,7 +10,7 @@ const ALLOWED: [(&str, &[&str]); 8] = [
     ("csv", &["huren-core"]),
     ("store", &["huren-core"]),
     ("search", &["huren-core"]),
-    ("http", &["huren-core", "huren-fhir"]),
+    ("http", &["huren-core", "huren-fhir", "huren-csv"]),
     (
         "server",
         &[
@@ -22,7 +22,7 @@ const ALLOWED: [(&str, &[&str]); 8] = [
             "huren-http",
         ],
     ),
-    ("testkit", &[]),
+    ("testkit", &["huren-core"]),
 ];
 
 #[test]

@@ -1,0 +1,278 @@
+//! Hospitals and their local-code mappings to the national registry.
+//!
+//! A hospital's LIS names its tests with local codes (`001`, `GLU`); a [`Mapping`] ties one
+//! local code, as the curator described it (name, specimen, unit, reference range), to one
+//! national code, with a review [`MappingStatus`] and an [`Equivalence`]. Only `equivalent`,
+//! `approved` mappings count for normalisation and recognition later.
+
+use std::fmt;
+
+/// Why a hospital id was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a hospital id: use 1 to 64 of a-z, 0-9 and `-`")]
+pub struct BadHospitalId(pub String);
+
+/// A hospital's id: a short slug (`[a-z0-9-]{1,64}`), used in URLs and canonical URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HospitalId(String);
+
+impl HospitalId {
+    pub fn parse(s: &str) -> Result<HospitalId, BadHospitalId> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(HospitalId(s.to_owned()))
+        } else {
+            Err(BadHospitalId(s.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for HospitalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A hospital (or an independent lab) known to huren.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hospital {
+    pub id: HospitalId,
+    pub name: String,
+    /// Six-digit administrative division code of the province (`420000`), or empty.
+    pub province: String,
+    /// Six-digit administrative division code of the city (`420100`), or empty.
+    pub city: String,
+    /// Hospital grade as written (`三级甲等`), or empty.
+    pub level: String,
+}
+
+/// Whether `s` is empty or a six-digit administrative division code (GB/T 2260: `420000`
+/// for a province, `420100` for a city).
+pub fn is_division_code_or_empty(s: &str) -> bool {
+    s.is_empty() || (s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Where a mapping is in review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MappingStatus {
+    /// From an import or a suggestion; not yet reviewed.
+    Proposed,
+    Approved,
+    Rejected,
+    /// Was approved once; no longer used (the local code was withdrawn or remapped).
+    Retired,
+}
+
+impl MappingStatus {
+    pub const ALL: [MappingStatus; 4] = [
+        MappingStatus::Proposed,
+        MappingStatus::Approved,
+        MappingStatus::Rejected,
+        MappingStatus::Retired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MappingStatus::Proposed => "proposed",
+            MappingStatus::Approved => "approved",
+            MappingStatus::Rejected => "rejected",
+            MappingStatus::Retired => "retired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MappingStatus> {
+        MappingStatus::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for MappingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the local concept relates to the national one (FHIR R4 ConceptMapEquivalence subset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Equivalence {
+    Equivalent,
+    /// The national concept is wider than the local one.
+    Wider,
+    /// The national concept is narrower than the local one.
+    Narrower,
+    Inexact,
+}
+
+impl Equivalence {
+    pub const ALL: [Equivalence; 4] = [
+        Equivalence::Equivalent,
+        Equivalence::Wider,
+        Equivalence::Narrower,
+        Equivalence::Inexact,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Equivalence::Equivalent => "equivalent",
+            Equivalence::Wider => "wider",
+            Equivalence::Narrower => "narrower",
+            Equivalence::Inexact => "inexact",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Equivalence> {
+        Equivalence::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Equivalence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A local test as the hospital describes it: one row of the curator's mapping CSV, without
+/// the target.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LocalTerm {
+    pub local_code: String,
+    pub local_name: String,
+    /// As written (`血清`, `serum`, `Ser`), or empty.
+    pub specimen: String,
+    /// As written (`mg/dl`, `x10^9/L`), or empty.
+    pub unit: String,
+    pub ref_low: Option<f64>,
+    pub ref_high: Option<f64>,
+    pub ref_text: String,
+    pub method: String,
+    pub note: String,
+}
+
+/// One local code of one hospital and its national target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    pub hospital: HospitalId,
+    pub term: LocalTerm,
+    /// The national code, or empty when the local code is not mapped yet (it is kept and
+    /// queued, never dropped).
+    pub national_code: String,
+    /// The UCUM form of `term.unit` (`mg/dL` for `mg/dl`), or empty when there is no unit.
+    pub unit_ucum: String,
+    /// The alias through which `term.unit` was recognised (`mg/dl`), or empty when the unit
+    /// was already valid UCUM.
+    pub unit_alias: String,
+    pub equivalence: Equivalence,
+    pub status: MappingStatus,
+    /// The `sub` of whoever proposed the current target (for the two-person rule).
+    pub proposed_by: String,
+    /// The `sub` of whoever last changed the mapping.
+    pub updated_by: String,
+    /// When it last changed, in Unix milliseconds.
+    pub updated_at: i64,
+}
+
+impl Mapping {
+    /// Whether the mapping is unmapped (no national target yet).
+    pub fn is_unmapped(&self) -> bool {
+        self.national_code.is_empty()
+    }
+
+    /// Whether two mappings say the same thing, ignoring who and when.
+    pub fn same_content(&self, other: &Mapping) -> bool {
+        self.hospital == other.hospital
+            && self.term == other.term
+            && self.national_code == other.national_code
+            && self.unit_ucum == other.unit_ucum
+            && self.unit_alias == other.unit_alias
+            && self.equivalence == other.equivalence
+            && self.status == other.status
+    }
+}
+
+/// One entry of a mapping's history: who changed what, when, from what to what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappingChange {
+    pub hospital: HospitalId,
+    pub local_code: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    /// The `sub` of the actor.
+    pub by: String,
+    /// `import`, `approve`, `reject`, `retire`, `propose`.
+    pub action: String,
+    pub from_status: Option<MappingStatus>,
+    pub to_status: MappingStatus,
+    pub from_target: String,
+    pub to_target: String,
+    pub comment: String,
+}
+
+/// Which mappings a listing or a bulk action selects.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MappingFilter {
+    pub status: Option<MappingStatus>,
+    /// Only unmapped (`Some(true)`) or only mapped (`Some(false)`) local codes.
+    pub unmapped: Option<bool>,
+    /// A case-insensitive substring of the local code, local name or national code.
+    pub text: String,
+}
+
+impl MappingFilter {
+    /// Whether `m` is selected by this filter.
+    pub fn matches(&self, m: &Mapping) -> bool {
+        if self.status.is_some_and(|s| s != m.status) {
+            return false;
+        }
+        if self.unmapped.is_some_and(|u| u != m.is_unmapped()) {
+            return false;
+        }
+        let needle = self.text.trim().to_lowercase();
+        needle.is_empty()
+            || m.term.local_code.to_lowercase().contains(&needle)
+            || m.term.local_name.to_lowercase().contains(&needle)
+            || m.national_code.to_lowercase().contains(&needle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hospital_ids_are_slugs() {
+        for ok in ["hosp-a", "a", "420100-wuhan-union", &"x".repeat(64)] {
+            assert!(HospitalId::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Hosp-A",
+            "hosp a",
+            "hosp_a",
+            "协和",
+            "a/b",
+            &"x".repeat(65),
+        ] {
+            assert_eq!(HospitalId::parse(bad), Err(BadHospitalId(bad.to_owned())));
+        }
+    }
+
+    #[test]
+    fn statuses_and_equivalences_round_trip() {
+        for s in MappingStatus::ALL {
+            assert_eq!(MappingStatus::parse(s.as_str()), Some(s));
+        }
+        for e in Equivalence::ALL {
+            assert_eq!(Equivalence::parse(&e.as_str().to_uppercase()), Some(e));
+        }
+        assert_eq!(MappingStatus::parse("done"), None);
+    }
+}

@@ -1,0 +1,149 @@
+//! `/api/hospitals`: the hospitals (and independent labs) huren knows.
+
+use super::{State, blocking};
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+use actix_web::HttpResponse;
+use actix_web::web::{Json, Path};
+use huren_core::{Hospital, HospitalId};
+use serde::{Deserialize, Serialize};
+
+/// A hospital as JSON.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct HospitalJson {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub province: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub level: String,
+}
+
+impl HospitalJson {
+    /// Checks the fields; `field` names the first bad one.
+    pub fn into_hospital(self) -> Result<Hospital, ApiError> {
+        let id = HospitalId::parse(&self.id).map_err(|e| ApiError::param("id", e.to_string()))?;
+        if self.name.trim().is_empty() {
+            return Err(ApiError::param("name", "is required"));
+        }
+        for (field, value) in [("province", &self.province), ("city", &self.city)] {
+            if !huren_core::mapping::is_division_code_or_empty(value) {
+                return Err(ApiError::param(
+                    field,
+                    format!("`{value}` is not a six-digit administrative division code"),
+                ));
+            }
+        }
+        Ok(Hospital {
+            id,
+            name: self.name.trim().to_owned(),
+            province: self.province,
+            city: self.city,
+            level: self.level.trim().to_owned(),
+        })
+    }
+}
+
+impl From<&Hospital> for HospitalJson {
+    fn from(h: &Hospital) -> HospitalJson {
+        HospitalJson {
+            id: h.id.to_string(),
+            name: h.name.clone(),
+            province: h.province.clone(),
+            city: h.city.clone(),
+            level: h.level.clone(),
+        }
+    }
+}
+
+/// Whether `who` may read hospital `id`'s data: admins any, everyone else their own.
+pub(crate) fn may_read(who: &Principal, id: &HospitalId) -> Result<(), ApiError> {
+    if who.role == Role::Admin || who.hospital.as_deref() == Some(id.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "{} `{}` may not see hospital `{id}`",
+            who.role.as_str(),
+            who.sub
+        )))
+    }
+}
+
+/// Whether `who` may change hospital `id`'s mappings: admins, and that hospital's curators.
+pub(crate) fn may_curate(who: &Principal, id: &HospitalId) -> Result<(), ApiError> {
+    let own = who.hospital.as_deref() == Some(id.as_str());
+    if who.role == Role::Admin || (who.role == Role::Curator && own) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "only an admin or a curator of `{id}` may change its mappings ({} `{}`)",
+            who.role.as_str(),
+            who.sub
+        )))
+    }
+}
+
+/// The hospital id of a path, checked.
+pub(crate) fn path_id(raw: &str) -> Result<HospitalId, ApiError> {
+    HospitalId::parse(raw).map_err(|e| ApiError::param("hospital", e.to_string()))
+}
+
+/// The hospital, or 404.
+pub(crate) async fn existing(state: &State, id: &HospitalId) -> Result<Hospital, ApiError> {
+    let store = state.store.clone();
+    let key = id.clone();
+    blocking(move || Ok(store.hospital(&key)?))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no hospital `{id}`")))
+}
+
+/// `POST /api/hospitals` (admin): creates or updates one hospital.
+pub async fn upsert(
+    who: Principal,
+    state: State,
+    body: Json<HospitalJson>,
+) -> Result<HttpResponse, ApiError> {
+    if who.role != Role::Admin {
+        return Err(ApiError::Forbidden(
+            "only an admin may create hospitals".into(),
+        ));
+    }
+    let hospital = body.into_inner().into_hospital()?;
+    let store = state.store.clone();
+    let h = hospital.clone();
+    let created = blocking(move || Ok(store.upsert_hospital(&h)?)).await?;
+    let json = HospitalJson::from(&hospital);
+    Ok(if created {
+        HttpResponse::Created()
+            .insert_header(("Location", format!("/api/hospitals/{}", hospital.id)))
+            .json(json)
+    } else {
+        HttpResponse::Ok().json(json)
+    })
+}
+
+/// `GET /api/hospitals`: every hospital for admins, one's own for everyone else.
+pub async fn list(who: Principal, state: State) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let all = blocking(move || Ok(store.hospitals()?)).await?;
+    let visible: Vec<HospitalJson> = all
+        .iter()
+        .filter(|h| who.role == Role::Admin || who.hospital.as_deref() == Some(h.id.as_str()))
+        .map(HospitalJson::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "hospitals": visible })))
+}
+
+/// `GET /api/hospitals/{id}`.
+pub async fn read(
+    who: Principal,
+    state: State,
+    path: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(&path)?;
+    may_read(&who, &id)?;
+    let h = existing(&state, &id).await?;
+    Ok(HttpResponse::Ok().json(HospitalJson::from(&h)))
+}

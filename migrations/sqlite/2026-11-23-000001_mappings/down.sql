@@ -1,0 +1,3 @@
+DROP TABLE mapping_history;
+DROP TABLE mappings;
+DROP TABLE hospitals;
