@@ -72,6 +72,11 @@ pub fn check_mapping_rows(
 ) -> MappingPlan {
     let mut plan = MappingPlan::default();
     let mut first_line: HashMap<&str, u64> = HashMap::new();
+    // A table has thousands of rows but a few dozen distinct units and specimens, and UCUM
+    // parsing is the costly part of a row: each distinct question is answered once.
+    let mut units: HashMap<&str, Result<(String, String), String>> = HashMap::new();
+    let mut mismatches: HashMap<(String, &str), Option<String>> = HashMap::new();
+    let mut specimens: HashMap<(&str, &str), Option<bool>> = HashMap::new();
     for (line, row) in rows {
         let line = *line;
         let mut problems = Vec::new();
@@ -139,10 +144,14 @@ pub fn check_mapping_rows(
 
         let (unit_ucum, unit_alias) = match term.unit.trim() {
             "" => (String::new(), String::new()),
-            text => match resolve_local_unit(text) {
-                Ok(r) => (r.ucum, r.alias.unwrap_or_default()),
+            text => match units.entry(text).or_insert_with(|| {
+                resolve_local_unit(text)
+                    .map(|r| (r.ucum, r.alias.unwrap_or_default()))
+                    .map_err(|e| e.to_string())
+            }) {
+                Ok(r) => r.clone(),
                 Err(e) => {
-                    problem("unit", e.to_string());
+                    problem("unit", e.clone());
                     (String::new(), String::new())
                 }
             },
@@ -150,12 +159,17 @@ pub fn check_mapping_rows(
         if let Some(c) = concept {
             if !unit_ucum.is_empty()
                 && !c.ucum_unit.is_empty()
-                && let Some(message) = unit_mismatch(&unit_ucum, &unit_alias, c)
+                && let Some(message) = mismatches
+                    .entry((format!("{unit_ucum}\u{1f}{unit_alias}"), c.code.as_str()))
+                    .or_insert_with(|| unit_mismatch(&unit_ucum, &unit_alias, c))
             {
-                problem("unit", message);
+                problem("unit", message.clone());
             }
             if let Some(axes) = &c.axes
-                && specimen_compatible(&term.specimen, &axes.system) == Some(false)
+                && *specimens
+                    .entry((term.specimen.as_str(), axes.system.as_str()))
+                    .or_insert_with(|| specimen_compatible(&term.specimen, &axes.system))
+                    == Some(false)
             {
                 problem(
                     "specimen",
@@ -345,6 +359,12 @@ pub struct ImportDiff {
 /// Stored mappings absent from `incoming` are not touched: a file that omits a local code does
 /// not retire it.
 pub fn diff_import(existing: &[Mapping], incoming: &[Mapping]) -> ImportDiff {
+    diff_import_owned(existing, incoming.to_vec())
+}
+
+/// [`diff_import`] taking the incoming mappings by value, so that a large import moves them
+/// into the diff instead of copying each one.
+pub fn diff_import_owned(existing: &[Mapping], incoming: Vec<Mapping>) -> ImportDiff {
     let stored: HashMap<(&HospitalId, &str), &Mapping> = existing
         .iter()
         .map(|m| ((&m.hospital, m.term.local_code.as_str()), m))
@@ -352,21 +372,25 @@ pub fn diff_import(existing: &[Mapping], incoming: &[Mapping]) -> ImportDiff {
     let mut diff = ImportDiff::default();
     for new in incoming {
         match stored.get(&(&new.hospital, new.term.local_code.as_str())) {
-            None => diff.created.push(new.clone()),
-            Some(old) if old.same_content(new) => diff.unchanged += 1,
-            Some(old)
-                if new.status == MappingStatus::Proposed
-                    && old.same_content(&Mapping {
-                        status: old.status,
-                        ..new.clone()
-                    }) =>
-            {
+            None => diff.created.push(new),
+            Some(old) if old.same_content(&new) || unchanged_but_status(old, &new) => {
                 diff.unchanged += 1
             }
-            Some(old) => diff.updated.push(((*old).clone(), new.clone())),
+            Some(old) => diff.updated.push(((*old).clone(), new)),
         }
     }
     diff
+}
+
+/// An incoming `proposed` mapping whose content is otherwise the stored one.
+fn unchanged_but_status(old: &Mapping, new: &Mapping) -> bool {
+    new.status == MappingStatus::Proposed
+        && old.hospital == new.hospital
+        && old.term == new.term
+        && old.national_code == new.national_code
+        && old.unit_ucum == new.unit_ucum
+        && old.unit_alias == new.unit_alias
+        && old.equivalence == new.equivalence
 }
 
 #[cfg(test)]

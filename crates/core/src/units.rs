@@ -353,6 +353,10 @@ pub fn conversion_factor_with_charge(
     molar_mass: Option<f64>,
     charge: Option<u32>,
 ) -> Option<f64> {
+    // A unit always converts into itself, even one UCUM cannot scale (`[pH]`, `Cel`).
+    if from_ucum == to_ucum && check_ucum(from_ucum).is_ok() {
+        return Some(1.0);
+    }
     let from = Kind::of(from_ucum)?;
     let to = Kind::of(to_ucum)?;
     if from.annotations != to.annotations || from.osm != to.osm {
@@ -486,6 +490,13 @@ mod tests {
             "ug/L", "m[IU]/L", "[IU]/L", "pmol/L", "U/mL", "s", "{INR}", "mm/h", "mg/L",
         ] {
             assert_eq!(check_ucum(u), Ok(()), "{u}");
+        }
+    }
+
+    #[test]
+    fn every_unit_converts_into_itself() {
+        for u in ["[pH]", "Cel", "mmol/L", "{INR}", "%", "[IU]/L"] {
+            assert_eq!(conversion_factor(u, u, None), Some(1.0), "{u}");
         }
     }
 

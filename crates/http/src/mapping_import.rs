@@ -5,7 +5,7 @@
 //! give the same report for the same file.
 
 use huren_core::mapping::{Mapping, MappingChange, MappingStatus};
-use huren_core::mapping_rules::{check_mapping_rows, diff_import};
+use huren_core::mapping_rules::{check_mapping_rows, diff_import_owned};
 use huren_core::ports::{MappingStore, PortError};
 use huren_core::registry::RowProblem;
 use huren_core::{HospitalId, Registry};
@@ -156,7 +156,7 @@ pub fn import_mappings(
         m.updated_at = options.now;
         incoming.push(m);
     }
-    let diff = diff_import(&existing, &incoming);
+    let diff = diff_import_owned(&existing, incoming);
     report.created = diff.created.len();
     report.updated = diff.updated.len();
     report.unchanged = diff.unchanged;

@@ -480,8 +480,9 @@ fn every_mapping_field_round_trips() {
             method: "葡萄糖氧化酶法".into(),
             note: "“引号”与\n换行\t制表".into(),
         };
-        m.unit_ucum = String::new();
-        m.unit_alias = String::new();
+        // Every text column holds a different value, so that two swapped columns would show.
+        m.unit_ucum = "mmol/L".into();
+        m.unit_alias = "毫摩尔每升".into();
         m.equivalence = Equivalence::Narrower;
         m.proposed_by = "张三".into();
         m.updated_by = "李四".into();

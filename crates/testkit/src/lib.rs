@@ -5,6 +5,7 @@
 //! new PostgreSQL schema, dropped when the value is dropped.
 
 pub mod loinc_table;
+pub mod mapping_table;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};

@@ -4,12 +4,13 @@
 use std::collections::BTreeSet;
 
 /// For each crate, the huren crates it may depend on (normal dependencies).
-const ALLOWED: [(&str, &[&str]); 8] = [
+const ALLOWED: [(&str, &[&str]); 9] = [
     ("core", &[]),
     ("fhir", &["huren-core"]),
     ("csv", &["huren-core"]),
     ("store", &["huren-core"]),
     ("search", &["huren-core"]),
+    ("hl7v2", &[]),
     ("http", &["huren-core", "huren-fhir", "huren-csv"]),
     (
         "server",
@@ -20,6 +21,7 @@ const ALLOWED: [(&str, &[&str]); 8] = [
             "huren-store",
             "huren-search",
             "huren-http",
+            "huren-hl7v2",
         ],
     ),
     ("testkit", &["huren-core"]),
