@@ -54,8 +54,47 @@ pub struct Hospital {
 
 /// Whether `s` is empty or a six-digit administrative division code (GB/T 2260: `420000`
 /// for a province, `420100` for a city).
-pub fn is_division_code_or_empty(s: &str) -> bool {
+fn is_division_code_or_empty(s: &str) -> bool {
     s.is_empty() || (s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Hospital {
+    /// Checks a hospital's fields as a person or a file gave them (trimmed): the id is a slug,
+    /// the name is not empty, province and city are division codes or empty. Every problem
+    /// names its field.
+    pub fn parse(
+        id: &str,
+        name: &str,
+        province: &str,
+        city: &str,
+        level: &str,
+    ) -> Result<Hospital, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        let id = HospitalId::parse(id.trim())
+            .map_err(|e| problems.push(("id", e.to_string())))
+            .ok();
+        if name.trim().is_empty() {
+            problems.push(("name", "name is required".to_owned()));
+        }
+        for (field, value) in [("province", province.trim()), ("city", city.trim())] {
+            if !is_division_code_or_empty(value) {
+                problems.push((
+                    field,
+                    format!("`{value}` is not a six-digit administrative division code"),
+                ));
+            }
+        }
+        match id {
+            Some(id) if problems.is_empty() => Ok(Hospital {
+                id,
+                name: name.trim().to_owned(),
+                province: province.trim().to_owned(),
+                city: city.trim().to_owned(),
+                level: level.trim().to_owned(),
+            }),
+            _ => Err(problems),
+        }
+    }
 }
 
 /// Where a mapping is in review.

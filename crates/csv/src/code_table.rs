@@ -5,7 +5,7 @@
 //! across releases, and curators reorder columns in Excel.
 
 use crate::CsvError;
-use crate::text::{decode, split_list};
+use crate::text::{decode, each_record, split_list};
 use huren_core::registry::RowProblem;
 use huren_core::{Axes, CodeSystem, Concept, Status};
 use std::collections::HashMap;
@@ -179,41 +179,26 @@ pub fn parse_code_table_with_progress(
         ));
         return Ok(table);
     }
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                table
-                    .problems
-                    .push(RowProblem::new(line, None, format!("unreadable row: {e}")));
-                // A broken quote makes everything after it unreliable.
-                break;
+    each_record(
+        &mut reader,
+        &mut table.problems,
+        progress,
+        |line, record, problems| {
+            let row = Row {
+                record,
+                index: &index,
+                line,
+            };
+            let parsed = match format {
+                CodeTableFormat::National => national_row(&row, problems),
+                CodeTableFormat::LoincTable => loinc_row(&row, problems),
+                CodeTableFormat::LoincTop2000 => Some(top2000_row(&row)),
+            };
+            if let Some(c) = parsed {
+                table.rows.push((line, c));
             }
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        if table.rows.len() % 1000 == 999 {
-            progress(record.position().map_or(0, |p| p.byte()));
-        }
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        let row = Row {
-            record: &record,
-            index: &index,
-            line,
-        };
-        let parsed = match format {
-            CodeTableFormat::National => national_row(&row, &mut table.problems),
-            CodeTableFormat::LoincTable => loinc_row(&row, &mut table.problems),
-            CodeTableFormat::LoincTop2000 => Some(top2000_row(&row)),
-        };
-        if let Some(c) = parsed {
-            table.rows.push((line, c));
-        }
-    }
+        },
+    );
     Ok(table)
 }
 

@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
+use huren_core::Hospital;
 use huren_core::registry::RowProblem;
-use huren_core::{Hospital, HospitalId};
 
+use crate::text::each_record;
 use crate::{CsvError, decode};
 
 /// The columns, in the order `huren` writes them.
@@ -48,67 +49,40 @@ pub fn parse_hospitals(bytes: &[u8]) -> Result<(Vec<Hospital>, Vec<RowProblem>),
     }
     let mut hospitals = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(RowProblem::new(line, None, format!("unreadable row: {e}")));
-                continue;
+    each_record(
+        &mut reader,
+        &mut problems,
+        &mut |_| {},
+        |line, record, problems| {
+            let get = |c: &str| index.get(c).and_then(|&i| record.get(i)).unwrap_or("");
+            let id = get("id").trim();
+            let duplicate = seen.get(id).copied();
+            if duplicate.is_none() {
+                seen.insert(id.to_owned(), line);
             }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let get = |c: &str| {
-            index
-                .get(c)
-                .and_then(|&i| record.get(i))
-                .map_or("", str::trim)
-                .to_owned()
-        };
-        let mut ok = true;
-        let id = match HospitalId::parse(&get("id")) {
-            Ok(id) => Some(id),
-            Err(e) => {
-                problems.push(RowProblem::new(line, Some("id"), e.to_string()));
-                ok = false;
-                None
-            }
-        };
-        if get("name").is_empty() {
-            problems.push(RowProblem::new(line, Some("name"), "name is required"));
-            ok = false;
-        }
-        for column in ["province", "city"] {
-            let v = get(column);
-            if !huren_core::mapping::is_division_code_or_empty(&v) {
-                problems.push(RowProblem::new(
-                    line,
-                    Some(column),
-                    format!("`{v}` is not a six-digit administrative division code"),
-                ));
-                ok = false;
-            }
-        }
-        if let Some(id) = &id
-            && let Some(first) = seen.insert(id.to_string(), line)
-        {
-            problems.push(RowProblem::new(
-                line,
-                Some("id"),
-                format!("duplicate id `{id}` (first on line {first})"),
-            ));
-            ok = false;
-        }
-        if let (true, Some(id)) = (ok, id) {
-            hospitals.push(Hospital {
+            let mut bad = match Hospital::parse(
                 id,
-                name: get("name"),
-                province: get("province"),
-                city: get("city"),
-                level: get("level"),
-            });
-        }
-    }
+                get("name"),
+                get("province"),
+                get("city"),
+                get("level"),
+            ) {
+                Ok(h) => {
+                    if duplicate.is_none() {
+                        hospitals.push(h);
+                    }
+                    Vec::new()
+                }
+                Err(bad) => bad,
+            };
+            if let Some(first) = duplicate {
+                bad.push(("id", format!("duplicate id `{id}` (first on line {first})")));
+            }
+            for (column, message) in bad {
+                problems.push(RowProblem::new(line, Some(column), message));
+            }
+        },
+    );
     Ok((hospitals, problems))
 }
 

@@ -8,7 +8,7 @@
 //! registry, so the same rules hold whatever format the rows came in.
 
 use crate::CsvError;
-use crate::text::decode;
+use crate::text::{decode, each_record};
 use huren_core::Mapping;
 use huren_core::mapping_rules::MappingRow;
 use huren_core::registry::RowProblem;
@@ -122,69 +122,55 @@ pub fn parse_mappings_with_progress(
     if !parsed.problems.is_empty() {
         return Ok(parsed);
     }
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                parsed
-                    .problems
-                    .push(RowProblem::new(line, None, format!("unreadable row: {e}")));
-                // A broken quote makes everything after it unreliable.
-                break;
-            }
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        if parsed.rows.len() % 1000 == 999 {
-            progress(record.position().map_or(0, |p| p.byte()));
-        }
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        let get = |column: &str| -> &str {
-            index
-                .get(column)
-                .and_then(|&i| record.get(i))
-                .map_or("", str::trim)
-        };
-        let mut number = |column: &str| -> Option<f64> {
-            match get(column) {
-                "" => None,
-                s => match s.parse::<f64>() {
-                    Ok(v) if v.is_finite() => Some(v),
-                    _ => {
-                        parsed.problems.push(RowProblem::new(
-                            line,
-                            Some(column),
-                            format!("`{s}` is not a number (write it with `.` as the decimal point, without a unit)"),
-                        ));
-                        None
-                    }
+    let rows = &mut parsed.rows;
+    each_record(
+        &mut reader,
+        &mut parsed.problems,
+        progress,
+        |line, record, problems| {
+            let get = |column: &str| -> &str {
+                index
+                    .get(column)
+                    .and_then(|&i| record.get(i))
+                    .map_or("", str::trim)
+            };
+            let mut number = |column: &str| -> Option<f64> {
+                match get(column) {
+                    "" => None,
+                    s => match s.parse::<f64>() {
+                        Ok(v) if v.is_finite() => Some(v),
+                        _ => {
+                            problems.push(RowProblem::new(
+                                line,
+                                Some(column),
+                                format!("`{s}` is not a number (write it with `.` as the decimal point, without a unit)"),
+                            ));
+                            None
+                        }
+                    },
+                }
+            };
+            let (ref_low, ref_high) = (number("ref_low"), number("ref_high"));
+            let row = MappingRow {
+                term: huren_core::mapping::LocalTerm {
+                    local_code: get("local_code").to_owned(),
+                    local_name: get("local_name").to_owned(),
+                    specimen: get("specimen").to_owned(),
+                    unit: get("unit").to_owned(),
+                    ref_low,
+                    ref_high,
+                    ref_text: get("ref_text").to_owned(),
+                    method: get("method").to_owned(),
+                    note: get("note").to_owned(),
                 },
-            }
-        };
-        let (ref_low, ref_high) = (number("ref_low"), number("ref_high"));
-        let row = MappingRow {
-            term: huren_core::mapping::LocalTerm {
-                local_code: get("local_code").to_owned(),
-                local_name: get("local_name").to_owned(),
-                specimen: get("specimen").to_owned(),
-                unit: get("unit").to_owned(),
-                ref_low,
-                ref_high,
-                ref_text: get("ref_text").to_owned(),
-                method: get("method").to_owned(),
-                note: get("note").to_owned(),
-            },
-            national_code: get("national_code").to_owned(),
-            loinc: get("loinc").to_owned(),
-            equivalence: get("equivalence").to_owned(),
-            status: get("status").to_owned(),
-        };
-        parsed.rows.push((line, row));
-    }
+                national_code: get("national_code").to_owned(),
+                loinc: get("loinc").to_owned(),
+                equivalence: get("equivalence").to_owned(),
+                status: get("status").to_owned(),
+            };
+            rows.push((line, row));
+        },
+    );
     Ok(parsed)
 }
 

@@ -70,6 +70,44 @@ pub fn split_list(cell: &str) -> Vec<String> {
         .collect()
 }
 
+/// Reads every record of `reader`, calling `each(line, record, problems)` for each one that is
+/// not blank, and `progress` with the bytes read every 1,000 records. An unreadable record (a
+/// broken quote) is reported with its line and ends the reading, since everything after it is
+/// unreliable.
+pub(crate) fn each_record<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    problems: &mut Vec<huren_core::registry::RowProblem>,
+    progress: &mut dyn FnMut(u64),
+    mut each: impl FnMut(u64, &csv::StringRecord, &mut Vec<huren_core::registry::RowProblem>),
+) {
+    let mut record = csv::StringRecord::new();
+    let mut read = 0u64;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                problems.push(huren_core::registry::RowProblem::new(
+                    line,
+                    None,
+                    format!("unreadable row: {e}"),
+                ));
+                break;
+            }
+        }
+        read += 1;
+        if read.is_multiple_of(1000) {
+            progress(record.position().map_or(0, |p| p.byte()));
+        }
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        each(line, &record, problems);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

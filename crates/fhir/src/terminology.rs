@@ -291,34 +291,24 @@ fn try_translate(
     matches: &[TranslateMatch<'_>],
     message: Option<&str>,
 ) -> Result<Resource, FhirError> {
-    let mut out = vec![param("result", PValue::Boolean(!matches.is_empty()))?];
-    match message.and_then(non_empty) {
-        Some(m) => out.push(string("message", m)?),
-        None if matches.is_empty() => out.push(string("message", "no equivalent found")?),
-        None => {}
-    }
     let source = urls.concept_map();
-    for m in matches {
-        let display = match m.system {
-            CodeSystem::National => &m.concept.display_zh,
-            CodeSystem::Loinc => &m.concept.display_en,
-        };
-        let concept = coding(
-            &urls.code_system(m.system),
-            Some(m.version),
-            &m.concept.code,
-            display,
-        )?;
-        out.push(group(
-            "match",
-            vec![
-                param("equivalence", PValue::Code("equivalent".to_owned()))?,
-                param("concept", PValue::Coding(concept))?,
-                param("source", PValue::Uri(source.clone()))?,
-            ],
-        )?);
-    }
-    parameters(out)
+    let systems: Vec<String> = matches.iter().map(|m| urls.code_system(m.system)).collect();
+    let codings: Vec<CodedMatch<'_>> = matches
+        .iter()
+        .zip(&systems)
+        .map(|(m, system)| CodedMatch {
+            system,
+            version: Some(m.version),
+            code: &m.concept.code,
+            display: match m.system {
+                CodeSystem::National => &m.concept.display_zh,
+                CodeSystem::Loinc => &m.concept.display_en,
+            },
+            equivalence: huren_core::Equivalence::Equivalent,
+            source: &source,
+        })
+        .collect();
+    try_translate_codings(&codings, message)
 }
 
 /// A `$translate` match given by its coding: for targets that are not registry concepts (a

@@ -22,26 +22,18 @@ pub struct HospitalJson {
 }
 
 impl HospitalJson {
-    /// Checks the fields; `field` names the first bad one.
+    /// Checks the fields; the error names the first bad one.
     pub fn into_hospital(self) -> Result<Hospital, ApiError> {
-        let id = HospitalId::parse(&self.id).map_err(|e| ApiError::param("id", e.to_string()))?;
-        if self.name.trim().is_empty() {
-            return Err(ApiError::param("name", "is required"));
-        }
-        for (field, value) in [("province", &self.province), ("city", &self.city)] {
-            if !huren_core::mapping::is_division_code_or_empty(value) {
-                return Err(ApiError::param(
-                    field,
-                    format!("`{value}` is not a six-digit administrative division code"),
-                ));
-            }
-        }
-        Ok(Hospital {
-            id,
-            name: self.name.trim().to_owned(),
-            province: self.province,
-            city: self.city,
-            level: self.level.trim().to_owned(),
+        Hospital::parse(
+            &self.id,
+            &self.name,
+            &self.province,
+            &self.city,
+            &self.level,
+        )
+        .map_err(|problems| {
+            let (field, message) = problems.into_iter().next().unwrap_or_default();
+            ApiError::param(field, message)
         })
     }
 }

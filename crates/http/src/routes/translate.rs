@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::params::Params;
 use actix_web::web::{Bytes, Path};
 use actix_web::{HttpRequest, HttpResponse};
-use huren_core::{CodeSystem, Equivalence, HospitalId, MappingStatus};
+use huren_core::{CodeSystem, Equivalence, HospitalId, Mapping, MappingStatus};
 use huren_fhir::{CodedMatch, LocalMapElement, TranslateMatch};
 
 /// The id of the one ConceptMap huren serves so far.
@@ -190,14 +190,8 @@ async fn translate_local(
     may_read(who, &hospital)?;
     existing(state, &hospital).await?;
     let code = params.required("code")?.to_owned();
-    params.bool("reverse")?;
     let reverse = params.bool("reverse")? || to_local.is_some();
-    let store = state.store.clone();
-    let key = hospital.clone();
-    let mappings = blocking(move || Ok(store.mappings(&key)?)).await?;
-    let approved = mappings
-        .iter()
-        .filter(|m| m.status == MappingStatus::Approved && !m.is_unmapped());
+    let approved = |m: &&Mapping| m.status == MappingStatus::Approved && !m.is_unmapped();
     let catalog = state.catalog();
     let registry = &catalog.registry;
     let national_url = urls.code_system(CodeSystem::National);
@@ -212,7 +206,14 @@ async fn translate_local(
             Some(CodeSystem::Loinc) => registry.national_for_loinc(&code).to_vec(),
             _ => vec![code.clone()],
         };
-        let found: Vec<_> = approved
+        // Scans the hospital's table: the reverse direction is rare (a few per request at
+        // most), and a hospital has thousands of local codes, not millions.
+        let store = state.store.clone();
+        let key = hospital.clone();
+        let mappings = blocking(move || Ok(store.mappings(&key)?)).await?;
+        let found: Vec<_> = mappings
+            .iter()
+            .filter(approved)
             .filter(|m| national.contains(&m.national_code))
             .map(|m| CodedMatch {
                 system: &local_url,
@@ -228,8 +229,11 @@ async fn translate_local(
             .then(|| format!("hospital `{hospital}` has no approved local code for `{code}`"));
         huren_fhir::translate_codings(&found, message.as_deref())
     } else {
-        let hit = approved.clone().find(|m| m.term.local_code == code);
-        let pending = mappings.iter().find(|m| m.term.local_code == code);
+        // local → national is the hot direction: one keyed read.
+        let store = state.store.clone();
+        let (key, local) = (hospital.clone(), code.clone());
+        let pending = blocking(move || Ok(store.mapping(&key, &local)?)).await?;
+        let hit = pending.as_ref().filter(approved);
         let found: Vec<_> = hit
             .iter()
             .map(|m| CodedMatch {
@@ -243,7 +247,7 @@ async fn translate_local(
                 source: &map_url,
             })
             .collect();
-        let message = match (hit, pending) {
+        let message = match (hit, pending.as_ref()) {
             (Some(_), _) => None,
             (None, Some(m)) if m.is_unmapped() => Some(format!(
                 "local code `{code}` of `{hospital}` is not mapped yet (queued for curators)"
