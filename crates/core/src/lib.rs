@@ -9,8 +9,11 @@ pub mod code;
 pub mod concept;
 pub mod mapping;
 pub mod mapping_rules;
+pub mod normalize;
 pub mod ports;
+pub mod reference;
 pub mod registry;
+pub mod result;
 pub mod specimen;
 pub mod units;
 
