@@ -10,6 +10,7 @@ pub mod concept;
 pub mod mapping;
 pub mod mapping_rules;
 pub mod normalize;
+pub mod observation;
 pub mod ports;
 pub mod reference;
 pub mod registry;

@@ -469,9 +469,7 @@ fn convert_value(
         value.clone()
     } else {
         let digits = (value.significant_digits() + 1).clamp(3, 6);
-        let Some(converted) = Decimal::from_f64(value.value() * factor, digits) else {
-            return None;
-        };
+        let converted = Decimal::from_f64(value.value() * factor, digits)?;
         out.issues.push(Issue::info(
             "converted",
             format!(

@@ -4,6 +4,9 @@
 use crate::code::CodeSystem;
 use crate::concept::{Concept, Release};
 use crate::mapping::{Hospital, HospitalId, Mapping, MappingChange};
+use crate::observation::{
+    ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
+};
 
 /// A failure of an adapter behind a port. Outcomes that are answers (an unknown code, a failed
 /// validation) are values, never this error.
@@ -106,10 +109,45 @@ pub trait MappingStore: Send + Sync {
     fn approved_names(&self) -> Result<Vec<(HospitalId, String, String)>, PortError>;
 }
 
-/// Everything the service stores, behind one object: the ports together.
-pub trait Storage: RegistryStore + HospitalStore + MappingStore {}
+/// Durable storage of Observations, their history and the unmapped queue.
+pub trait ObservationStore: Send + Sync {
+    /// Writes a batch in one transaction: each Observation is created, replaces the stored one
+    /// with its id (the stored version goes to the history, the version number goes up), or is
+    /// left alone, as [`crate::observation::decide`] says; the sighting that comes with an
+    /// Observation that was created or updated is counted into the unmapped queue. Returns the outcome and the written version of each, in order. Either
+    /// everything is written or nothing is. `version` and `updated_at` of the input are
+    /// ignored: the store assigns them.
+    fn write_observations(
+        &self,
+        batch: &[(StoredObservation, Option<UnmappedSighting>)],
+    ) -> Result<Vec<(WriteOutcome, i64)>, PortError>;
 
-impl<T: RegistryStore + HospitalStore + MappingStore> Storage for T {}
+    fn observation(&self, id: &str) -> Result<Option<StoredObservation>, PortError>;
+
+    /// Every version of one Observation, newest first (the current one included).
+    fn observation_versions(&self, id: &str) -> Result<Vec<StoredObservation>, PortError>;
+
+    /// Observations matching `query`, newest effective time first, then by id.
+    fn search_observations(
+        &self,
+        query: &ObservationQuery,
+    ) -> Result<Vec<StoredObservation>, PortError>;
+
+    /// The held results of one hospital with one of `local_codes`.
+    fn held_observations(
+        &self,
+        hospital: &HospitalId,
+        local_codes: &[String],
+    ) -> Result<Vec<StoredObservation>, PortError>;
+
+    /// The hospital's unmapped queue, most recently seen first.
+    fn unmapped_codes(&self, hospital: &HospitalId) -> Result<Vec<UnmappedCode>, PortError>;
+}
+
+/// Everything the service stores, behind one object: the ports together.
+pub trait Storage: RegistryStore + HospitalStore + MappingStore + ObservationStore {}
+
+impl<T: RegistryStore + HospitalStore + MappingStore + ObservationStore> Storage for T {}
 
 /// Why a code was suggested: a stable machine code and a Chinese and an English text.
 #[derive(Debug, Clone, PartialEq)]

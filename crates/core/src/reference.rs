@@ -47,13 +47,13 @@ pub fn parse_range(text: &str) -> ParsedRange {
             continue;
         };
         let (low, high) = (&t[..i], &t[i + sep.len()..]);
-        if let (Some(low), Some(high)) = (Decimal::parse(low), leading_number(high)) {
-            if low.value() <= high.value() {
-                return ParsedRange {
-                    low: Some(low),
-                    high: Some(high),
-                };
-            }
+        if let (Some(low), Some(high)) = (Decimal::parse(low), leading_number(high))
+            && low.value() <= high.value()
+        {
+            return ParsedRange {
+                low: Some(low),
+                high: Some(high),
+            };
         }
     }
     ParsedRange::default()

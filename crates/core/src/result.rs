@@ -264,6 +264,37 @@ impl Sex {
     }
 }
 
+/// How patient identifiers become `system|value` identifiers: the hospital's record numbers
+/// live in a system of the hospital's own, national identifiers (resident ID card, health card)
+/// in one system shared by all hospitals, which is what links one person across hospitals.
+/// Which identifier types count as national is configuration, not a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientIdPolicy {
+    /// The system of national identifiers (`urn:oid:…` or a URL; configuration).
+    pub national_system: String,
+    /// Identifier type codes (HL7 v2 table 0203 in PID-3.5, FHIR `identifier.type` codes)
+    /// that mark a national identifier, e.g. `NI`, `NNCHN`.
+    pub national_types: Vec<String>,
+    /// The system of this hospital's record numbers (`{base}/hospital/{id}/patient`).
+    pub hospital_system: String,
+}
+
+impl PatientIdPolicy {
+    /// The identifier for a value of type `type_code` (empty when not given).
+    pub fn identifier(&self, type_code: &str, value: &str) -> Identifier {
+        let national = self
+            .national_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(type_code.trim()));
+        let system = if national {
+            &self.national_system
+        } else {
+            &self.hospital_system
+        };
+        Identifier::new(system.clone(), value.trim())
+    }
+}
+
 /// What huren keeps about a patient: identifiers, sex and birth date (for reference intervals
 /// and for linking one person across hospitals), nothing more.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -24,7 +24,10 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::upsert::excluded;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use huren_core::mapping::MappingChange;
-use huren_core::ports::{HospitalStore, MappingStore, PortError, RegistryStore};
+use huren_core::observation::{
+    ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
+};
+use huren_core::ports::{HospitalStore, MappingStore, ObservationStore, PortError, RegistryStore};
 use huren_core::{CodeSystem, Concept, Hospital, HospitalId, Mapping, MappingStatus, Release};
 use rows::{
     ConceptRow, HistoryRow, HospitalRow, MappingRow, NewHistory, NewHospital, NewMapping,
@@ -179,6 +182,10 @@ macro_rules! with_conn {
         }
     };
 }
+
+pub(crate) use with_conn;
+
+mod observations;
 
 /// Sets the pragmas every SQLite connection needs: WAL for concurrent readers, a busy timeout
 /// instead of immediate `SQLITE_BUSY` errors, enforced foreign keys, and a 64 MiB page cache
@@ -578,6 +585,42 @@ impl HospitalStore for Store {
 
     fn hospital(&self, id: &HospitalId) -> Result<Option<Hospital>, PortError> {
         Ok(self.hospital_impl(id)?)
+    }
+}
+
+impl ObservationStore for Store {
+    fn write_observations(
+        &self,
+        batch: &[(StoredObservation, Option<UnmappedSighting>)],
+    ) -> Result<Vec<(WriteOutcome, i64)>, PortError> {
+        self.write_observations_impl(batch).map_err(port_error)
+    }
+
+    fn observation(&self, id: &str) -> Result<Option<StoredObservation>, PortError> {
+        Ok(self.observation_impl(id)?)
+    }
+
+    fn observation_versions(&self, id: &str) -> Result<Vec<StoredObservation>, PortError> {
+        Ok(self.observation_versions_impl(id)?)
+    }
+
+    fn search_observations(
+        &self,
+        query: &ObservationQuery,
+    ) -> Result<Vec<StoredObservation>, PortError> {
+        Ok(self.search_observations_impl(query)?)
+    }
+
+    fn held_observations(
+        &self,
+        hospital: &HospitalId,
+        local_codes: &[String],
+    ) -> Result<Vec<StoredObservation>, PortError> {
+        Ok(self.held_observations_impl(hospital, local_codes)?)
+    }
+
+    fn unmapped_codes(&self, hospital: &HospitalId) -> Result<Vec<UnmappedCode>, PortError> {
+        Ok(self.unmapped_codes_impl(hospital)?)
     }
 }
 

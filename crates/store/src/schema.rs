@@ -87,7 +87,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    observations (id) {
+        id -> Text,
+        hospital_id -> Text,
+        identity -> Text,
+        version_id -> BigInt,
+        status -> Text,
+        held -> Text,
+        local_code -> Text,
+        national_code -> Text,
+        loinc -> Text,
+        effective_at -> Nullable<BigInt>,
+        resource -> Text,
+        source -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    observation_subjects (observation_id, system, value) {
+        observation_id -> Text,
+        system -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    observation_history (observation_id, version_id) {
+        observation_id -> Text,
+        version_id -> BigInt,
+        status -> Text,
+        held -> Text,
+        resource -> Text,
+        source -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    unmapped_codes (hospital_id, local_code) {
+        hospital_id -> Text,
+        local_code -> Text,
+        local_name -> Text,
+        unit -> Text,
+        seen_count -> BigInt,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
+    }
+}
+
 diesel::joinable!(concepts -> releases (release_id));
+diesel::joinable!(observation_subjects -> observations (observation_id));
 diesel::joinable!(mappings -> hospitals (hospital_id));
 diesel::joinable!(mapping_history -> hospitals (hospital_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -95,5 +146,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     concepts,
     hospitals,
     mappings,
-    mapping_history
+    mapping_history,
+    observations,
+    observation_subjects,
+    observation_history,
+    unmapped_codes
 );

@@ -1,0 +1,514 @@
+//! Observations, their history, the subjects they are searched by, and the unmapped queue.
+
+use crate::schema::{observation_history, observation_subjects, observations, unmapped_codes};
+use crate::{Pools, Store, StoreError, now_millis, rows_per_statement};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use huren_core::HospitalId;
+use huren_core::observation::{
+    CodeColumn, ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
+    decide,
+};
+use huren_core::result::{Identifier, ResultStatus};
+use std::collections::HashMap;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
+#[diesel(table_name = observations, treat_none_as_default_value = false)]
+struct ObservationRow {
+    id: String,
+    hospital_id: String,
+    identity: String,
+    version_id: i64,
+    status: String,
+    held: String,
+    local_code: String,
+    national_code: String,
+    loinc: String,
+    effective_at: Option<i64>,
+    resource: String,
+    source: String,
+    updated_at: i64,
+}
+
+const OBSERVATION_COLUMNS: usize = 13;
+
+impl ObservationRow {
+    fn new(o: &StoredObservation) -> ObservationRow {
+        ObservationRow {
+            id: o.id.clone(),
+            hospital_id: o.hospital.as_str().to_owned(),
+            identity: o.identity.clone(),
+            version_id: o.version,
+            status: o.status.as_str().to_owned(),
+            held: o.held.clone(),
+            local_code: o.local_code.clone(),
+            national_code: o.national_code.clone(),
+            loinc: o.loinc.clone(),
+            effective_at: o.effective_at,
+            resource: o.resource.clone(),
+            source: o.source.clone(),
+            updated_at: o.updated_at,
+        }
+    }
+
+    fn into_stored(self, subjects: Vec<Identifier>) -> Option<StoredObservation> {
+        Some(StoredObservation {
+            id: self.id,
+            hospital: HospitalId::parse(&self.hospital_id).ok()?,
+            identity: self.identity,
+            version: self.version_id,
+            status: ResultStatus::parse(&self.status)?,
+            held: self.held,
+            local_code: self.local_code,
+            national_code: self.national_code,
+            loinc: self.loinc,
+            effective_at: self.effective_at,
+            subjects,
+            resource: self.resource,
+            source: self.source,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug)]
+#[diesel(table_name = observation_history, treat_none_as_default_value = false)]
+struct HistoryRow {
+    observation_id: String,
+    version_id: i64,
+    status: String,
+    held: String,
+    resource: String,
+    source: String,
+    updated_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug)]
+#[diesel(table_name = observation_subjects, treat_none_as_default_value = false)]
+struct SubjectRow {
+    observation_id: String,
+    system: String,
+    value: String,
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug)]
+#[diesel(table_name = unmapped_codes, treat_none_as_default_value = false)]
+struct UnmappedRow {
+    hospital_id: String,
+    local_code: String,
+    local_name: String,
+    unit: String,
+    seen_count: i64,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+/// Rows per `IN (…)` list when loading by id.
+const IDS_PER_QUERY: usize = 500;
+
+/// Loads the subjects of `ids`, by observation id. A macro so that one text serves both
+/// backends' connection types.
+macro_rules! load_subjects {
+    ($conn:ident, $ids:expr) => {{
+        use crate::schema::observation_subjects::dsl as s;
+        let mut by_id: HashMap<String, Vec<Identifier>> = HashMap::new();
+        for ids in $ids.chunks(IDS_PER_QUERY) {
+            let rows: Vec<SubjectRow> = s::observation_subjects
+                .filter(s::observation_id.eq_any(ids))
+                .order((s::observation_id.asc(), s::system.asc(), s::value.asc()))
+                .select(SubjectRow::as_select())
+                .load($conn)?;
+            for r in rows {
+                by_id
+                    .entry(r.observation_id)
+                    .or_default()
+                    .push(Identifier::new(r.system, r.value));
+            }
+        }
+        by_id
+    }};
+}
+
+/// Loads the stored Observations with `ids`, with their subjects; `for_update` locks the rows
+/// (PostgreSQL).
+macro_rules! load_by_ids {
+    ($conn:ident, $ids:expr $(, $lock:ident)?) => {{
+        use crate::schema::observations::dsl as o;
+        let mut rows: Vec<ObservationRow> = Vec::new();
+        for ids in $ids.chunks(IDS_PER_QUERY) {
+            let chunk: Vec<ObservationRow> = o::observations
+                .filter(o::id.eq_any(ids))
+                .select(ObservationRow::as_select())
+                $(.$lock())?
+                .load($conn)?;
+            rows.extend(chunk);
+        }
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut subjects = load_subjects!($conn, ids);
+        rows.into_iter()
+            .filter_map(|r| {
+                let s = subjects.remove(&r.id).unwrap_or_default();
+                r.into_stored(s)
+            })
+            .map(|o| (o.id.clone(), o))
+            .collect::<HashMap<String, StoredObservation>>()
+    }};
+}
+
+/// What one batch writes, worked out before the transaction touches anything.
+#[derive(Default)]
+struct Plan {
+    upserts: Vec<ObservationRow>,
+    replaced: Vec<String>,
+    history: Vec<HistoryRow>,
+    subjects: Vec<SubjectRow>,
+    unmapped: Vec<UnmappedRow>,
+    outcomes: Vec<(WriteOutcome, i64)>,
+}
+
+fn plan(
+    batch: &[(StoredObservation, Option<UnmappedSighting>)],
+    stored: HashMap<String, StoredObservation>,
+    now: i64,
+) -> Plan {
+    let mut current: HashMap<String, StoredObservation> = stored;
+    // Whether each id is new to the database (insert) or was stored before (history).
+    let mut existed: HashMap<String, bool> = current.keys().map(|id| (id.clone(), true)).collect();
+    let mut plan = Plan::default();
+    let mut order: Vec<String> = Vec::new();
+    let mut sightings: HashMap<(String, String), UnmappedRow> = HashMap::new();
+    for (incoming, sighting) in batch {
+        let outcome = match current.get(&incoming.id) {
+            None => WriteOutcome::Created,
+            Some(stored) => decide(stored, incoming),
+        };
+        let version = match outcome {
+            WriteOutcome::Created => 1,
+            WriteOutcome::Updated => {
+                let stored = &current[&incoming.id];
+                if existed.get(&incoming.id) == Some(&true) {
+                    plan.history.push(HistoryRow {
+                        observation_id: stored.id.clone(),
+                        version_id: stored.version,
+                        status: stored.status.as_str().to_owned(),
+                        held: stored.held.clone(),
+                        resource: stored.resource.clone(),
+                        source: stored.source.clone(),
+                        updated_at: stored.updated_at,
+                    });
+                }
+                stored.version + 1
+            }
+            WriteOutcome::Unchanged | WriteOutcome::Stale => current[&incoming.id].version,
+        };
+        plan.outcomes.push((outcome, version));
+        if !matches!(outcome, WriteOutcome::Created | WriteOutcome::Updated) {
+            continue;
+        }
+        if let Some(s) = sighting {
+            let row = sightings
+                .entry((s.hospital.as_str().to_owned(), s.local_code.clone()))
+                .or_insert_with(|| UnmappedRow {
+                    hospital_id: s.hospital.as_str().to_owned(),
+                    local_code: s.local_code.clone(),
+                    local_name: String::new(),
+                    unit: String::new(),
+                    seen_count: 0,
+                    first_seen: s.at,
+                    last_seen: s.at,
+                });
+            row.seen_count += 1;
+            row.first_seen = row.first_seen.min(s.at);
+            row.last_seen = row.last_seen.max(s.at);
+            if !s.local_name.is_empty() {
+                row.local_name.clone_from(&s.local_name);
+            }
+            if !s.unit.is_empty() {
+                row.unit.clone_from(&s.unit);
+            }
+        }
+        let mut written = incoming.clone();
+        written.version = version;
+        written.updated_at = now;
+        if !current.contains_key(&incoming.id) {
+            order.push(incoming.id.clone());
+            existed.entry(incoming.id.clone()).or_insert(false);
+        } else if !order.contains(&incoming.id) {
+            order.push(incoming.id.clone());
+        }
+        current.insert(incoming.id.clone(), written);
+    }
+    for id in order {
+        let o = &current[&id];
+        if existed.get(&id) == Some(&true) {
+            plan.replaced.push(id.clone());
+        }
+        plan.upserts.push(ObservationRow::new(o));
+        plan.subjects.extend(o.subjects.iter().map(|s| SubjectRow {
+            observation_id: id.clone(),
+            system: s.system.clone(),
+            value: s.value.clone(),
+        }));
+    }
+    plan.subjects.sort_by(|a, b| {
+        (&a.observation_id, &a.system, &a.value).cmp(&(&b.observation_id, &b.system, &b.value))
+    });
+    plan.subjects.dedup_by(|a, b| {
+        a.observation_id == b.observation_id && a.system == b.system && a.value == b.value
+    });
+    plan.unmapped = sightings.into_values().collect();
+    plan
+}
+
+/// Runs `$body` for each backend, as `with_conn!` does, binding `$conn`.
+macro_rules! write_plan {
+    ($conn:ident, $plan:expr) => {{
+        use crate::schema::observation_history::dsl as h;
+        use crate::schema::observation_subjects::dsl as s;
+        use crate::schema::observations::dsl as o;
+        use crate::schema::unmapped_codes::dsl as u;
+        let plan = $plan;
+        for ids in plan.replaced.chunks(IDS_PER_QUERY) {
+            diesel::delete(s::observation_subjects.filter(s::observation_id.eq_any(ids)))
+                .execute($conn)?;
+        }
+        for rows in plan.history.chunks(rows_per_statement(7)) {
+            diesel::insert_into(h::observation_history)
+                .values(rows)
+                .execute($conn)?;
+        }
+        for rows in plan.upserts.chunks(rows_per_statement(OBSERVATION_COLUMNS)) {
+            diesel::insert_into(o::observations)
+                .values(rows)
+                .on_conflict(o::id)
+                .do_update()
+                .set((
+                    o::version_id.eq(excluded(o::version_id)),
+                    o::status.eq(excluded(o::status)),
+                    o::held.eq(excluded(o::held)),
+                    o::local_code.eq(excluded(o::local_code)),
+                    o::national_code.eq(excluded(o::national_code)),
+                    o::loinc.eq(excluded(o::loinc)),
+                    o::effective_at.eq(excluded(o::effective_at)),
+                    o::resource.eq(excluded(o::resource)),
+                    o::source.eq(excluded(o::source)),
+                    o::updated_at.eq(excluded(o::updated_at)),
+                ))
+                .execute($conn)?;
+        }
+        for rows in plan.subjects.chunks(rows_per_statement(3)) {
+            diesel::insert_into(s::observation_subjects)
+                .values(rows)
+                .execute($conn)?;
+        }
+        for rows in plan.unmapped.chunks(rows_per_statement(7)) {
+            diesel::insert_into(u::unmapped_codes)
+                .values(rows)
+                .on_conflict((u::hospital_id, u::local_code))
+                .do_update()
+                .set((
+                    u::seen_count.eq(u::seen_count + excluded(u::seen_count)),
+                    u::last_seen.eq(excluded(u::last_seen)),
+                    u::local_name.eq(excluded(u::local_name)),
+                    u::unit.eq(excluded(u::unit)),
+                ))
+                .execute($conn)?;
+        }
+        Ok::<_, StoreError>(())
+    }};
+}
+
+impl Store {
+    pub(crate) fn write_observations_impl(
+        &self,
+        batch: &[(StoredObservation, Option<UnmappedSighting>)],
+    ) -> Result<Vec<(WriteOutcome, i64)>, StoreError> {
+        let mut ids: Vec<String> = batch.iter().map(|(o, _)| o.id.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let now = now_millis();
+        match &self.pools {
+            Pools::Sqlite(pool) => {
+                let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
+                // An immediate transaction takes the write lock before reading, so the plan is
+                // made on what no one else can change before it is written.
+                conn.immediate_transaction(|conn| {
+                    let stored = load_by_ids!(conn, ids);
+                    let plan = plan(batch, stored, now);
+                    let outcomes = plan.outcomes.clone();
+                    write_plan!(conn, plan)?;
+                    Ok(outcomes)
+                })
+            }
+            Pools::Pg(pool) => {
+                let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
+                conn.transaction(|conn| {
+                    // Row locks: another node writing the same results waits for this batch.
+                    let stored = load_by_ids!(conn, ids, for_update);
+                    let plan = plan(batch, stored, now);
+                    let outcomes = plan.outcomes.clone();
+                    write_plan!(conn, plan)?;
+                    Ok(outcomes)
+                })
+            }
+        }
+    }
+
+    pub(crate) fn observation_impl(
+        &self,
+        id: &str,
+    ) -> Result<Option<StoredObservation>, StoreError> {
+        let ids = [id.to_owned()];
+        let mut found = crate::with_conn!(self, |conn| load_by_ids!(conn, ids));
+        Ok(found.remove(id))
+    }
+
+    pub(crate) fn observation_versions_impl(
+        &self,
+        id: &str,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        use crate::schema::observation_history::dsl as h;
+        let Some(current) = self.observation_impl(id)? else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<HistoryRow> = crate::with_conn!(self, |conn| h::observation_history
+            .filter(h::observation_id.eq(id))
+            .order(h::version_id.desc())
+            .select(HistoryRow::as_select())
+            .load(conn)?);
+        let mut versions = vec![current.clone()];
+        for row in rows {
+            let Some(status) = ResultStatus::parse(&row.status) else {
+                continue;
+            };
+            versions.push(StoredObservation {
+                version: row.version_id,
+                status,
+                held: row.held,
+                resource: row.resource,
+                source: row.source,
+                updated_at: row.updated_at,
+                ..current.clone()
+            });
+        }
+        Ok(versions)
+    }
+
+    pub(crate) fn search_observations_impl(
+        &self,
+        q: &ObservationQuery,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        let rows: Vec<ObservationRow> = crate::with_conn!(self, |conn| {
+            use crate::schema::observation_subjects::dsl as s;
+            use crate::schema::observations::dsl as o;
+            let mut query = o::observations
+                .select(ObservationRow::as_select())
+                .into_boxed();
+            if let Some(h) = &q.hospital {
+                query = query.filter(o::hospital_id.eq(h.as_str().to_owned()));
+            }
+            if !q.include_held {
+                query = query.filter(o::held.eq(""));
+            }
+            if let Some(subject) = &q.subject {
+                let mut sub = s::observation_subjects
+                    .select(s::observation_id)
+                    .filter(s::value.eq(subject.value.clone()))
+                    .into_boxed();
+                if !subject.system.is_empty() {
+                    sub = sub.filter(s::system.eq(subject.system.clone()));
+                }
+                query = query.filter(o::id.eq_any(sub));
+            }
+            if !q.codes.is_empty() {
+                let of = |column: &CodeColumn| -> Vec<String> {
+                    q.codes
+                        .iter()
+                        .filter(|(c, _)| c == column || *c == CodeColumn::Any)
+                        .map(|(_, code)| code.clone())
+                        .collect()
+                };
+                query = query.filter(
+                    o::national_code
+                        .eq_any(of(&CodeColumn::National))
+                        .or(o::loinc.eq_any(of(&CodeColumn::Loinc)))
+                        .or(o::local_code.eq_any(of(&CodeColumn::Local))),
+                );
+            }
+            if let Some(from) = q.effective_from {
+                query = query.filter(o::effective_at.ge(from));
+            }
+            if let Some(to) = q.effective_to {
+                query = query.filter(o::effective_at.le(to));
+            }
+            query
+                .order_by((
+                    o::effective_at.is_null(),
+                    o::effective_at.desc(),
+                    o::id.asc(),
+                ))
+                .limit(i64::try_from(q.limit).unwrap_or(i64::MAX))
+                .offset(i64::try_from(q.offset).unwrap_or(i64::MAX))
+                .load(conn)?
+        });
+        self.with_subjects(rows)
+    }
+
+    pub(crate) fn held_observations_impl(
+        &self,
+        hospital: &HospitalId,
+        local_codes: &[String],
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        use crate::schema::observations::dsl as o;
+        let mut rows = Vec::new();
+        for codes in local_codes.chunks(IDS_PER_QUERY) {
+            let chunk: Vec<ObservationRow> = crate::with_conn!(self, |conn| o::observations
+                .filter(o::hospital_id.eq(hospital.as_str()))
+                .filter(o::held.ne(""))
+                .filter(o::local_code.eq_any(codes))
+                .order(o::id.asc())
+                .select(ObservationRow::as_select())
+                .load(conn)?);
+            rows.extend(chunk);
+        }
+        self.with_subjects(rows)
+    }
+
+    pub(crate) fn unmapped_codes_impl(
+        &self,
+        hospital: &HospitalId,
+    ) -> Result<Vec<UnmappedCode>, StoreError> {
+        use crate::schema::unmapped_codes::dsl as u;
+        let rows: Vec<UnmappedRow> = crate::with_conn!(self, |conn| u::unmapped_codes
+            .filter(u::hospital_id.eq(hospital.as_str()))
+            .order((u::last_seen.desc(), u::local_code.asc()))
+            .select(UnmappedRow::as_select())
+            .load(conn)?);
+        Ok(rows
+            .into_iter()
+            .map(|r| UnmappedCode {
+                local_code: r.local_code,
+                local_name: r.local_name,
+                unit: r.unit,
+                count: r.seen_count,
+                first_seen: r.first_seen,
+                last_seen: r.last_seen,
+            })
+            .collect())
+    }
+
+    fn with_subjects(
+        &self,
+        rows: Vec<ObservationRow>,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut subjects = crate::with_conn!(self, |conn| load_subjects!(conn, ids));
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let s = subjects.remove(&r.id).unwrap_or_default();
+                r.into_stored(s)
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,283 @@
+//! Observation storage on SQLite and, when `HUREN_TEST_PG_URL` is set, PostgreSQL.
+
+use huren_core::observation::{
+    CodeColumn, ObservationQuery, StoredObservation, UnmappedSighting, WriteOutcome, observation_id,
+};
+use huren_core::ports::{HospitalStore, ObservationStore};
+use huren_core::result::{Identifier, ResultStatus};
+use huren_core::{Hospital, HospitalId};
+use huren_store::Store;
+use huren_testkit::TestDb;
+
+fn each_db(test: impl Fn(&TestDb, &Store)) {
+    for db in TestDb::all() {
+        let store = Store::connect(db.url()).unwrap();
+        store.migrate().unwrap();
+        for id in ["hosp-a", "hosp-b"] {
+            store
+                .upsert_hospital(&Hospital {
+                    id: hid(id),
+                    name: id.into(),
+                    province: String::new(),
+                    city: String::new(),
+                    level: String::new(),
+                })
+                .unwrap();
+        }
+        test(&db, &store);
+    }
+}
+
+fn hid(id: &str) -> HospitalId {
+    HospitalId::parse(id).unwrap()
+}
+
+fn obs(hospital: &str, identity: &str, value: &str) -> StoredObservation {
+    let hospital = hid(hospital);
+    StoredObservation {
+        id: observation_id(&hospital, identity),
+        hospital,
+        identity: identity.into(),
+        version: 0,
+        status: ResultStatus::Final,
+        held: String::new(),
+        local_code: "GLU".into(),
+        national_code: "9000033-2".into(),
+        loinc: "14749-6".into(),
+        effective_at: Some(1_000),
+        subjects: vec![
+            Identifier::new("urn:hosp-a:mrn", "MRN-1"),
+            Identifier::new("urn:cn:resident-id", "420106198001011234"),
+        ],
+        resource: format!(
+            r#"{{"resourceType":"Observation","valueQuantity":{{"value":{value}}}}}"#
+        ),
+        source: "{}".into(),
+        updated_at: 0,
+    }
+}
+
+fn sighting(hospital: &str, code: &str, at: i64) -> Option<UnmappedSighting> {
+    Some(UnmappedSighting {
+        hospital: hid(hospital),
+        local_code: code.into(),
+        local_name: "新项目".into(),
+        unit: "mg/L".into(),
+        at,
+    })
+}
+
+#[test]
+fn the_same_result_twice_is_stored_once_and_corrections_keep_history() {
+    each_db(|db, store| {
+        let first = obs("hosp-a", "urn:lis|1", "5.4");
+        let out = store.write_observations(&[(first.clone(), None)]).unwrap();
+        assert_eq!(out, [(WriteOutcome::Created, 1)], "{db:?}");
+        let out = store.write_observations(&[(first.clone(), None)]).unwrap();
+        assert_eq!(out, [(WriteOutcome::Unchanged, 1)], "{db:?}");
+
+        let mut corrected = obs("hosp-a", "urn:lis|1", "5.8");
+        corrected.status = ResultStatus::Corrected;
+        let out = store
+            .write_observations(&[(corrected.clone(), None)])
+            .unwrap();
+        assert_eq!(out, [(WriteOutcome::Updated, 2)]);
+        // A late resend of the original does not undo the correction.
+        let out = store.write_observations(&[(first.clone(), None)]).unwrap();
+        assert_eq!(out, [(WriteOutcome::Stale, 2)]);
+
+        let stored = store.observation(&first.id).unwrap().unwrap();
+        assert_eq!(stored.version, 2);
+        assert_eq!(stored.status, ResultStatus::Corrected);
+        assert!(stored.resource.contains("5.8"));
+        assert_eq!(stored.subjects.len(), 2);
+        let versions = store.observation_versions(&first.id).unwrap();
+        assert_eq!(
+            versions
+                .iter()
+                .map(|v| (v.version, v.status))
+                .collect::<Vec<_>>(),
+            [(2, ResultStatus::Corrected), (1, ResultStatus::Final)]
+        );
+        assert!(versions[1].resource.contains("5.4"));
+        assert_eq!(store.observation("nope").unwrap(), None);
+        assert!(store.observation_versions("nope").unwrap().is_empty());
+    });
+}
+
+#[test]
+fn one_batch_may_name_a_result_twice() {
+    each_db(|db, store| {
+        let a = obs("hosp-a", "urn:lis|2", "1.0");
+        let mut b = obs("hosp-a", "urn:lis|2", "1.1");
+        b.status = ResultStatus::Amended;
+        let out = store
+            .write_observations(&[(a.clone(), None), (b.clone(), None)])
+            .unwrap();
+        assert_eq!(
+            out,
+            [(WriteOutcome::Created, 1), (WriteOutcome::Updated, 2)],
+            "{db:?}"
+        );
+        let stored = store.observation(&a.id).unwrap().unwrap();
+        assert_eq!((stored.version, stored.status), (2, ResultStatus::Amended));
+    });
+}
+
+#[test]
+fn search_by_subject_code_and_date() {
+    each_db(|db, store| {
+        let mut batch = Vec::new();
+        for i in 0..5 {
+            let mut o = obs("hosp-a", &format!("urn:lis|s{i}"), "1");
+            o.effective_at = Some(1_000 * i);
+            if i == 4 {
+                o.national_code = "9000052-2".into();
+                o.loinc = "2823-3".into();
+                o.local_code = "K".into();
+            }
+            batch.push((o, None));
+        }
+        let mut other = obs("hosp-b", "urn:lis|s0", "1");
+        other.subjects = vec![Identifier::new("urn:cn:resident-id", "420106198001011234")];
+        other.effective_at = Some(0);
+        batch.push((other, None));
+        let mut held = obs("hosp-a", "urn:lis|held", "1");
+        held.held = "unmapped".into();
+        held.national_code.clear();
+        held.loinc.clear();
+        held.local_code = "X1".into();
+        batch.push((held, sighting("hosp-a", "X1", 5)));
+        store.write_observations(&batch).unwrap();
+
+        let search = |q: ObservationQuery| {
+            store
+                .search_observations(&ObservationQuery { limit: 100, ..q })
+                .unwrap()
+                .into_iter()
+                .map(|o| o.identity)
+                .collect::<Vec<_>>()
+        };
+        let national = Identifier::new("urn:cn:resident-id", "420106198001011234");
+        // Across hospitals by the national identifier, newest first, held results hidden.
+        assert_eq!(
+            search(ObservationQuery {
+                subject: Some(national.clone()),
+                ..Default::default()
+            }),
+            [
+                "urn:lis|s4",
+                "urn:lis|s3",
+                "urn:lis|s2",
+                "urn:lis|s1",
+                "urn:lis|s0",
+                "urn:lis|s0"
+            ],
+            "{db:?}"
+        );
+        assert_eq!(
+            search(ObservationQuery {
+                subject: Some(Identifier::new("urn:hosp-a:mrn", "MRN-1")),
+                hospital: Some(hid("hosp-a")),
+                codes: vec![(CodeColumn::Any, "2823-3".into())],
+                ..Default::default()
+            }),
+            ["urn:lis|s4"]
+        );
+        assert_eq!(
+            search(ObservationQuery {
+                codes: vec![(CodeColumn::Local, "GLU".into())],
+                hospital: Some(hid("hosp-a")),
+                effective_from: Some(1_000),
+                effective_to: Some(2_000),
+                ..Default::default()
+            }),
+            ["urn:lis|s2", "urn:lis|s1"]
+        );
+        // A system-less identifier matches any system.
+        assert_eq!(
+            search(ObservationQuery {
+                subject: Some(Identifier::new("", "MRN-1")),
+                limit: 2,
+                offset: 1,
+                ..Default::default()
+            })
+            .len(),
+            4
+        );
+        let page = store
+            .search_observations(&ObservationQuery {
+                subject: Some(national),
+                limit: 2,
+                offset: 4,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(page.len(), 2);
+
+        let held = store
+            .held_observations(&hid("hosp-a"), &["X1".into()])
+            .unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].held, "unmapped");
+    });
+}
+
+#[test]
+fn unmapped_sightings_are_counted_once_per_new_result() {
+    each_db(|db, store| {
+        let mut a = obs("hosp-a", "urn:lis|u1", "1");
+        a.held = "unmapped".into();
+        let mut b = obs("hosp-a", "urn:lis|u2", "2");
+        b.held = "unmapped".into();
+        let batch = [
+            (a.clone(), sighting("hosp-a", "X9", 10)),
+            (b, sighting("hosp-a", "X9", 20)),
+        ];
+        store.write_observations(&batch).unwrap();
+        // Sending the same results again does not count them again.
+        store.write_observations(&batch).unwrap();
+        store
+            .write_observations(&[(
+                obs("hosp-a", "urn:lis|u3", "3"),
+                sighting("hosp-a", "Y1", 30),
+            )])
+            .unwrap();
+        let queue = store.unmapped_codes(&hid("hosp-a")).unwrap();
+        let summary: Vec<(&str, i64, i64, i64)> = queue
+            .iter()
+            .map(|u| (u.local_code.as_str(), u.count, u.first_seen, u.last_seen))
+            .collect();
+        assert_eq!(summary, [("Y1", 1, 30, 30), ("X9", 2, 10, 20)], "{db:?}");
+        assert_eq!(queue[0].local_name, "新项目");
+        assert!(store.unmapped_codes(&hid("hosp-b")).unwrap().is_empty());
+    });
+}
+
+#[test]
+fn a_batch_with_an_unknown_hospital_writes_nothing() {
+    each_db(|db, store| {
+        let good = obs("hosp-a", "urn:lis|r1", "1");
+        let bad = obs("nowhere", "urn:lis|r2", "1");
+        assert!(
+            store
+                .write_observations(&[(good.clone(), None), (bad, None)])
+                .is_err(),
+            "{db:?}"
+        );
+        assert_eq!(store.observation(&good.id).unwrap(), None);
+    });
+}
+
+#[test]
+fn large_batches_are_chunked() {
+    each_db(|db, store| {
+        let batch: Vec<_> = (0..6_000)
+            .map(|i| (obs("hosp-a", &format!("urn:lis|big{i}"), "1"), None))
+            .collect();
+        let out = store.write_observations(&batch).unwrap();
+        assert_eq!(out.len(), 6_000, "{db:?}");
+        let again = store.write_observations(&batch).unwrap();
+        assert!(again.iter().all(|(o, _)| *o == WriteOutcome::Unchanged));
+    });
+}
