@@ -109,12 +109,13 @@ pub struct UnmappedCode {
 }
 
 /// Which code column a search compares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum CodeColumn {
     National,
     Loinc,
     Local,
     /// National, LOINC or local alike.
+    #[default]
     Any,
 }
 
@@ -133,12 +134,6 @@ pub struct ObservationQuery {
     pub include_held: bool,
     pub limit: usize,
     pub offset: usize,
-}
-
-impl Default for CodeColumn {
-    fn default() -> CodeColumn {
-        CodeColumn::Any
-    }
 }
 
 /// The instant a FHIR `date`, `dateTime` or `instant` starts, in Unix milliseconds:

@@ -89,6 +89,13 @@ pub trait MappingStore: Send + Sync {
         local_code: &str,
     ) -> Result<Option<Mapping>, PortError>;
 
+    /// The hospital's mappings of the given local codes (those it has), in any order.
+    fn mappings_for(
+        &self,
+        hospital: &HospitalId,
+        local_codes: &[String],
+    ) -> Result<Vec<Mapping>, PortError>;
+
     /// Inserts or replaces (by hospital and local code) every mapping in `writes` and appends
     /// `history`, all in one transaction: either everything is written or nothing is.
     fn apply_mappings(

@@ -3,7 +3,7 @@
 //! normaliser needs, with the segment each came from.
 //!
 //! ```text
-//! bytes ──decode──▶ text ──parse_oru──▶ OruR01 ─▶ (normalisation, in huren-core)
+//! bytes ──decode──▶ text ──parse_oru──▶ OruR01 ──lab_results──▶ LabResult ─▶ (huren-core)
 //!   ▲                         │
 //!   └─ mllp::Decoder          └─ Rejected { header, errors } ──ack──▶ ACK text ──encode──▶ bytes
 //! ```
@@ -13,6 +13,9 @@
 //!   [`OruR01`]. Values keep the sender's text where it matters (`6.30` stays `6.30`,
 //!   timestamps keep their precision); every problem is an [`Hl7Error`] naming the segment
 //!   index, segment ID, field and component.
+//! * [`lab_results`]: every OBX as a `huren_core::result::LabResult` (the shape the
+//!   normaliser consumes), following the HL7 v2-to-FHIR mapping, with the OBX that cannot be
+//!   used reported as [`Hl7Error`]s.
 //! * [`ack`]: the ACK (AA/AE/AR) with one ERR segment per problem.
 //! * [`mllp`]: framing and a streaming decoder for the TCP listener.
 //!
@@ -42,7 +45,9 @@
 //! (a property test feeds it random and mangled messages).
 //!
 //! Architecture invariant: this crate knows HL7 v2, not lab medicine. It does not map codes,
-//! convert units or interpret flags; it depends on no other huren crate.
+//! convert units or interpret flags beyond what HL7 itself defines (coding system `LN` is
+//! LOINC, the v2-to-FHIR ConceptMaps for OBX-8 and OBX-11); it depends on `huren-core` only,
+//! for the [`LabResult`](huren_core::result::LabResult) it produces.
 //!
 //! # Crates used, and why
 //!
@@ -76,6 +81,7 @@ mod error;
 mod message;
 pub mod mllp;
 mod parse;
+mod results;
 mod timestamp;
 
 pub use ack::{AckCode, ack};
@@ -90,4 +96,5 @@ pub use message::{
     PatientResult, Rejected, Specimen, Value, ValueType,
 };
 pub use parse::{parse_oru, parse_oru_bytes, read_header};
+pub use results::{FILLER_ORDER_SYSTEM, PLACER_ORDER_SYSTEM, ResultOptions, lab_results};
 pub use timestamp::{Precision, Timestamp, TimestampError};

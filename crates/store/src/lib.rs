@@ -444,6 +444,24 @@ impl Store {
             .collect())
     }
 
+    fn mappings_for_impl(
+        &self,
+        hospital: &HospitalId,
+        local_codes: &[String],
+    ) -> Result<Vec<Mapping>, StoreError> {
+        use schema::mappings::dsl as m;
+        let mut out = Vec::new();
+        for codes in local_codes.chunks(500) {
+            let rows: Vec<MappingRow> = with_conn!(self, |conn| m::mappings
+                .filter(m::hospital_id.eq(hospital.as_str()))
+                .filter(m::local_code.eq_any(codes))
+                .select(MappingRow::as_select())
+                .load(conn)?);
+            out.extend(rows.into_iter().filter_map(MappingRow::into_mapping));
+        }
+        Ok(out)
+    }
+
     fn mapping_impl(
         &self,
         hospital: &HospitalId,
@@ -635,6 +653,14 @@ impl MappingStore for Store {
         local_code: &str,
     ) -> Result<Option<Mapping>, PortError> {
         Ok(self.mapping_impl(hospital, local_code)?)
+    }
+
+    fn mappings_for(
+        &self,
+        hospital: &HospitalId,
+        local_codes: &[String],
+    ) -> Result<Vec<Mapping>, PortError> {
+        Ok(self.mappings_for_impl(hospital, local_codes)?)
     }
 
     fn apply_mappings(

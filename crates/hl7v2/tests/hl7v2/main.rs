@@ -5,6 +5,7 @@ mod ack;
 mod messages;
 mod mllp;
 mod properties;
+mod results;
 
 use huren_hl7v2::{OruR01, parse_oru_bytes};
 use std::path::Path;

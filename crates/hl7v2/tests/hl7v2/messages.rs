@@ -501,5 +501,5 @@ fn every_data_file_decodes_and_all_but_one_parse() {
         let result = parse_oru_bytes(&std::fs::read(&path).unwrap());
         assert_eq!(result.is_err(), name == "no_obx.hl7", "{name}: {result:?}");
     }
-    assert_eq!(seen, 11);
+    assert_eq!(seen, 14);
 }

@@ -3,8 +3,12 @@
 //! survives any chunking.
 
 use crate::data;
+use huren_core::result::{Comparator, Decimal, PatientIdPolicy, SentValue};
 use huren_hl7v2::mllp::{Decoder, frame};
-use huren_hl7v2::{AckCode, MessageHeader, Value, ack, decode, parse_oru, parse_oru_bytes};
+use huren_hl7v2::{
+    AckCode, MessageHeader, ResultOptions, Severity, Value, ack, decode, lab_results, parse_oru,
+    parse_oru_bytes,
+};
 use proptest::prelude::*;
 
 fn now() -> time::OffsetDateTime {
@@ -20,6 +24,17 @@ fn exercise(bytes: &[u8]) {
             for (_, _, obx) in m.observations() {
                 let _ = (obx.unit(), obx.value(), obx.location(5));
             }
+            let (results, problems) = lab_results(&m, &options(&policy()));
+            let _ = ack(
+                &m.header,
+                AckCode::for_errors(&problems),
+                &problems,
+                "X",
+                now(),
+            );
+            for r in results {
+                let _ = (r.identifier, r.effective, r.issued);
+            }
         }
         Err(rejected) => {
             let header = rejected.header.clone().unwrap_or_default();
@@ -28,6 +43,21 @@ fn exercise(bytes: &[u8]) {
                 let _ = (e.to_string(), e.location().map(|l| l.to_erl('^')), e.code());
             }
         }
+    }
+}
+
+fn policy() -> PatientIdPolicy {
+    PatientIdPolicy {
+        national_system: "urn:oid:2.16.156.10011.1.1".into(),
+        national_types: vec!["NNCHN".into()],
+        hospital_system: "https://huren.example/hospital/h1/patient".into(),
+    }
+}
+
+fn options(patients: &PatientIdPolicy) -> ResultOptions<'_> {
+    ResultOptions {
+        patients,
+        default_offset_minutes: 480,
     }
 }
 
@@ -57,8 +87,9 @@ fn interesting_byte() -> impl Strategy<Value = u8> {
     ]
 }
 
-const FILES: [&str; 11] = [
+const FILES: [&str; 14] = [
     "cbc.hl7",
+    "chem.hl7",
     "corrected.hl7",
     "electrolytes.hl7",
     "gbk.hl7",
@@ -67,7 +98,9 @@ const FILES: [&str; 11] = [
     "liver.hl7",
     "no_obx.hl7",
     "nte.hl7",
+    "problems.hl7",
     "sn.hl7",
+    "two_patients.hl7",
     "v23.hl7",
 ];
 
@@ -320,6 +353,36 @@ proptest! {
                 (want, got) => prop_assert!(false, "{:?} came back as {:?}", want, got),
             }
         }
+        // One result per OBX (a code sent twice in one order is a duplicate identity), values
+        // with the sender's digits.
+        let (results, problems) = lab_results(&m, &options(&policy()));
+        let mut first = std::collections::HashSet::new();
+        let kept: Vec<_> = observations.iter().filter(|o| first.insert(o.code.clone())).collect();
+        prop_assert_eq!(results.len(), kept.len());
+        prop_assert_eq!(
+            problems.iter().filter(|p| p.severity() == Severity::Error).count(),
+            observations.len() - kept.len()
+        );
+        for (r, want) in results.iter().zip(kept) {
+            prop_assert_eq!(&r.codes[0].code, &want.code);
+            let year = format!("{}-", &time[..4]);
+            prop_assert!(r.effective.as_deref().is_some_and(|e| e.starts_with(&year)));
+            prop_assert_eq!(r.specimen.as_str(), "");
+            match (&want.value, &r.value) {
+                (GenValue::Numeric(n), SentValue::Quantity { value, comparator: None, unit }) => {
+                    prop_assert_eq!(value, &Decimal::parse(n).unwrap());
+                    prop_assert_eq!(unit.as_str(), want.unit);
+                }
+                (GenValue::Comparator(c, n), SentValue::Quantity { value, comparator: Some(got), unit }) => {
+                    prop_assert_eq!(Some(*got), Comparator::parse(c));
+                    prop_assert_eq!(value, &Decimal::parse(n).unwrap());
+                    prop_assert_eq!(unit.as_str(), want.unit);
+                }
+                (GenValue::Text(t), SentValue::Text { text }) => prop_assert_eq!(text, t),
+                (want, got) => prop_assert!(false, "{:?} came back as {:?}", want, got),
+            }
+        }
+
         // The ACK is addressed back to the sender.
         let a = ack(&m.header, AckCode::Accept, &[], "A1", now());
         let expected_msa = format!("MSA|AA|{control_id}");

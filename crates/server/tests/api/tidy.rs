@@ -10,7 +10,7 @@ const ALLOWED: [(&str, &[&str]); 9] = [
     ("csv", &["huren-core"]),
     ("store", &["huren-core"]),
     ("search", &["huren-core"]),
-    ("hl7v2", &[]),
+    ("hl7v2", &["huren-core"]),
     ("http", &["huren-core", "huren-fhir", "huren-csv"]),
     (
         "server",
