@@ -180,6 +180,7 @@ pub fn parse_code_table_with_progress(
         return Ok(table);
     }
     each_record(
+        &decoded.text,
         &mut reader,
         &mut table.problems,
         progress,

@@ -50,6 +50,7 @@ pub fn parse_hospitals(bytes: &[u8]) -> Result<(Vec<Hospital>, Vec<RowProblem>),
     let mut hospitals = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     each_record(
+        &decoded.text,
         &mut reader,
         &mut problems,
         &mut |_| {},

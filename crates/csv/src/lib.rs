@@ -10,10 +10,12 @@
 pub mod code_table;
 pub mod hospitals;
 pub mod mapping;
+pub mod results;
 pub mod text;
 
 pub use code_table::{CodeTable, CodeTableFormat, parse_code_table};
 pub use mapping::{MAPPING_COLUMNS, ParsedMappings, parse_mappings, write_mappings};
+pub use results::{RESULT_COLUMNS, ResultsError, ResultsOptions, parse_results};
 pub use text::{Decoded, decode};
 
 /// Failures that make a whole file unreadable (as opposed to row problems, which are values).

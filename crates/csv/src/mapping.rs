@@ -124,6 +124,7 @@ pub fn parse_mappings_with_progress(
     }
     let rows = &mut parsed.rows;
     each_record(
+        &decoded.text,
         &mut reader,
         &mut parsed.problems,
         progress,

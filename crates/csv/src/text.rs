@@ -70,11 +70,14 @@ pub fn split_list(cell: &str) -> Vec<String> {
         .collect()
 }
 
-/// Reads every record of `reader`, calling `each(line, record, problems)` for each one that is
-/// not blank, and `progress` with the bytes read every 1,000 records. An unreadable record (a
-/// broken quote) is reported with its line and ends the reading, since everything after it is
-/// unreliable.
+/// Reads every record of `reader`, which reads `text`, calling `each(line, record, problems)`
+/// for each one that is not blank, and `progress` with the bytes read every 1,000 records. An
+/// unreadable record (a broken quote) is reported with its line and ends the reading, since
+/// everything after it is unreliable.
+///
+/// `line` is the physical line the record starts on (see [`start_line`]).
 pub(crate) fn each_record<R: std::io::Read>(
+    text: &str,
     reader: &mut csv::Reader<R>,
     problems: &mut Vec<huren_core::registry::RowProblem>,
     progress: &mut dyn FnMut(u64),
@@ -87,7 +90,7 @@ pub(crate) fn each_record<R: std::io::Read>(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| start_line(text, p));
                 problems.push(huren_core::registry::RowProblem::new(
                     line,
                     None,
@@ -103,9 +106,26 @@ pub(crate) fn each_record<R: std::io::Read>(
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| start_line(text, p));
         each(line, &record, problems);
     }
+}
+
+/// The line a record starts on. The `csv` reader records a record's position before it skips
+/// the line breaks left over from the previous record: the `\n` of a `\r\n` (every Excel
+/// file) and blank lines. Its position then names the line before, so the breaks are skipped
+/// here, from the position's byte in `text`.
+fn start_line(text: &str, position: &csv::Position) -> u64 {
+    let start = usize::try_from(position.byte()).unwrap_or(usize::MAX);
+    let breaks = text
+        .as_bytes()
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .filter(|&&b| b == b'\n')
+        .count();
+    position.line() + breaks as u64
 }
 
 #[cfg(test)]
@@ -149,6 +169,42 @@ mod tests {
             Err(CsvError::Encoding)
         ));
         assert!(matches!(decode(&[]), Err(CsvError::Empty)));
+    }
+
+    /// Lines of the records of `text` (header first) as [`each_record`] reports them.
+    fn lines(text: &str) -> Vec<u64> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut lines = Vec::new();
+        each_record(
+            text,
+            &mut reader,
+            &mut Vec::new(),
+            &mut |_| {},
+            |line, _, _| lines.push(line),
+        );
+        lines
+    }
+
+    #[test]
+    fn records_are_numbered_by_their_first_line() {
+        assert_eq!(lines("h\na\nb\n"), [1, 2, 3]);
+        assert_eq!(lines("h\r\na\r\nb\r\n"), [1, 2, 3], "Excel's CRLF");
+        assert_eq!(lines("h\n\na\nb\n\n\nc\n"), [1, 3, 4, 7], "blank lines");
+        assert_eq!(lines("h\r\n\r\na\r\n\r\nb"), [1, 3, 5]);
+        assert_eq!(
+            lines("h\n\"a\nx\"\n\nb\n"),
+            [1, 2, 5],
+            "a quoted line break"
+        );
+        assert_eq!(lines("h\r\n\"a\r\nx\"\r\nb\r\n"), [1, 2, 4]);
+        assert_eq!(
+            lines("\n\nh\n,\na\n"),
+            [3, 5],
+            "wholly empty rows are skipped"
+        );
     }
 
     #[test]
