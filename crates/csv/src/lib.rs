@@ -9,6 +9,7 @@
 
 pub mod code_table;
 pub mod hospitals;
+pub mod intervals;
 pub mod mapping;
 pub mod results;
 pub mod text;

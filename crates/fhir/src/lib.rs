@@ -6,12 +6,21 @@
 //! so fhir-model's serde code is compiled once, in this crate. Outputs are built from typed
 //! resources, never from hand-assembled JSON, so they are R4-shaped by construction: R4B's
 //! `Parameters`, `CapabilityStatement`, `CodeSystem`, `ValueSet`, `ConceptMap`, `Bundle` and
-//! `OperationOutcome` are wire-compatible with R4 4.0.1. The one exception is the last-resort
-//! `OperationOutcome` of the `outcome` module, written by hand because it runs when the typed
-//! path has just failed.
+//! `OperationOutcome` are wire-compatible with R4 4.0.1. Two exceptions:
+//! - the last-resort `OperationOutcome` of the `outcome` module, written by hand because it runs
+//!   when the typed path has just failed;
+//! - Observations (`observation`), written with serde structs of their own because fhir-model
+//!   stores decimals as `f64` and would turn a reported `6.30` into `6.3` (the digits reported are
+//!   clinical information). Every shape they can take is validated against the official R4 JSON
+//!   schema and parsed back with fhir-model in the tests.
+//!
+//! Input Observations are read twice: member by member from raw JSON (exact decimals, exact
+//! locations, no silently dropped `value[x]`), then through fhir-model's typed parse to check
+//! everything else.
 
 mod capability;
 mod error;
+pub mod observation;
 mod outcome;
 mod params;
 mod properties;
@@ -22,6 +31,11 @@ mod wire;
 
 pub use capability::capability_statement;
 pub use error::FhirError;
+pub use observation::{
+    BundleIn, BundleKind, EmitContext, EntryIn, EntryOutcome, EntryRequest, IngestContext, Method,
+    Problem, observation_json, read_bundle, read_observation, read_observation_with_patients,
+    read_patient, with_meta,
+};
 pub use outcome::{Issue, IssueCode, Severity, operation_outcome};
 pub use params::parse_parameters;
 pub use resources::bundle::search_bundle;

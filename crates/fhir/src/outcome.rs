@@ -37,6 +37,8 @@ pub enum IssueCode {
     CodeInvalid,
     Throttled,
     Timeout,
+    /// A note, not a problem (`informational`).
+    Informational,
 }
 
 impl IssueCode {
@@ -61,6 +63,7 @@ impl IssueCode {
             IssueCode::CodeInvalid => "code-invalid",
             IssueCode::Throttled => "throttled",
             IssueCode::Timeout => "timeout",
+            IssueCode::Informational => "informational",
         }
     }
 
@@ -84,6 +87,7 @@ impl IssueCode {
             IssueCode::CodeInvalid => IssueType::CodeInvalid,
             IssueCode::Throttled => IssueType::Throttled,
             IssueCode::Timeout => IssueType::Timeout,
+            IssueCode::Informational => IssueType::Informational,
         }
     }
 }

@@ -29,6 +29,10 @@ pub enum ApiError {
     /// was written.
     #[error("{} problem(s) in the file; nothing was written", .0.len())]
     Rows(Vec<Issue>),
+    /// The resource sent is invalid: one issue per problem, each with its location (FHIRPath).
+    /// Nothing was written.
+    #[error("{} problem(s) in the request; nothing was written", .0.len())]
+    Invalid(Vec<Issue>),
     /// A failure of ours or of the database; details go to the log, not to the caller.
     #[error("{0}")]
     Internal(String),
@@ -51,7 +55,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (IssueCode::Forbidden, vec![]),
             ApiError::Conflict(_) => (IssueCode::Conflict, vec![]),
             ApiError::NotSupported(_) => (IssueCode::NotSupported, vec![]),
-            ApiError::Rows(_) => (IssueCode::Invalid, vec![]),
+            ApiError::Rows(_) | ApiError::Invalid(_) => (IssueCode::Invalid, vec![]),
             ApiError::Internal(_) => (IssueCode::Exception, vec![]),
         };
         let diagnostics = match self {
@@ -79,7 +83,9 @@ impl From<PortError> for ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Param { .. } | ApiError::Body(_) => StatusCode::BAD_REQUEST,
+            ApiError::Param { .. } | ApiError::Body(_) | ApiError::Invalid(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -100,7 +106,7 @@ impl ResponseError for ApiError {
             resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"huren\""));
         }
         let mut issues = vec![self.issue()];
-        if let ApiError::Rows(rows) = self {
+        if let ApiError::Rows(rows) | ApiError::Invalid(rows) = self {
             issues.extend(rows.iter().cloned());
         }
         resp.body(huren_fhir::operation_outcome(&issues))

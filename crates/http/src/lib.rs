@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod ingest;
 pub mod mapping_import;
 mod params;
 mod routes;

@@ -61,6 +61,21 @@ impl Params {
         Ok(found)
     }
 
+    /// Every non-empty value of `name`, in order (search parameters that may repeat, like
+    /// `date=ge…&date=le…`).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The parameter names given, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
     pub fn required(&self, name: &str) -> Result<&str, ApiError> {
         self.get(name)?
             .ok_or_else(|| ApiError::param(name, "is required"))

@@ -1,6 +1,7 @@
 //! Shared state of the HTTP layer: the current catalog (registry snapshot + search index),
 //! the store behind core's port, and the canonical URLs.
 
+use crate::ingest::ResultsConfig;
 use huren_core::Registry;
 use huren_core::ports::{Storage, TermSearch};
 use huren_fhir::Urls;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub capability: Vec<u8>,
     /// Whether whoever proposed a mapping is barred from approving it.
     pub two_person_rule: bool,
+    /// How results are normalized.
+    pub results: ResultsConfig,
 }
 
 impl AppState {
@@ -37,7 +40,14 @@ impl AppState {
             urls,
             capability,
             two_person_rule,
+            results: ResultsConfig::default(),
         }
+    }
+
+    /// The same state with these result settings.
+    pub fn with_results(mut self, results: ResultsConfig) -> AppState {
+        self.results = results;
+        self
     }
 
     /// The current catalog; cheap (one reference count).

@@ -46,7 +46,7 @@ pub(crate) fn mapping_json(m: &Mapping, registry: &Registry) -> Value {
     })
 }
 
-fn rfc3339(millis: i64) -> String {
+pub(super) fn rfc3339(millis: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
         .ok()
         .and_then(|t| {
@@ -69,7 +69,7 @@ fn change_json(c: &MappingChange) -> Value {
     })
 }
 
-fn suggestion_json(s: &SuggestedCode, registry: &Registry) -> Value {
+pub(super) fn suggestion_json(s: &SuggestedCode, registry: &Registry) -> Value {
     let c = registry.lookup(CodeSystem::National, &s.code);
     json!({
         "code": s.code,

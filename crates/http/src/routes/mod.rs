@@ -7,6 +7,7 @@ mod lookup;
 mod mappings;
 mod metadata;
 mod registry;
+mod results;
 mod translate;
 mod validate;
 
@@ -46,6 +47,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(translate::translate),
         )
         .route("/fhir/ConceptMap/{id}", web::get().to(translate::read))
+        .route("/fhir", web::post().to(results::bundle))
+        .route("/fhir/Observation", web::post().to(results::create))
+        .route("/fhir/Observation", web::get().to(results::search))
+        .route("/fhir/Observation/{id}", web::get().to(results::read))
+        .route(
+            "/fhir/Observation/{id}/_history",
+            web::get().to(results::history),
+        )
+        .route(
+            "/fhir/Observation/{id}/_history/{vid}",
+            web::get().to(results::vread),
+        )
+        .route("/hl7v2", web::post().to(results::hl7v2))
+        .route("/api/results/import", web::post().to(results::import_csv))
+        .route(
+            "/api/hospitals/{id}/unmapped",
+            web::get().to(results::unmapped),
+        )
         .route("/fhir/CodeSystem", web::get().to(code_system::search))
         .route("/fhir/CodeSystem/{id}", web::get().to(code_system::read))
         .route("/api/registry/releases", web::get().to(registry::releases))

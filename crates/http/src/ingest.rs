@@ -1,0 +1,355 @@
+//! From results as a hospital sent them to stored Observations: normalize, build, write. Shared
+//! by every input (FHIR, HL7 v2 over HTTP and MLLP, CSV) and by the release of held results
+//! when a mapping is approved.
+
+use crate::state::{AppState, Catalog};
+use huren_core::normalize::{Context, Issue, Normalized, normalize};
+use huren_core::observation::{
+    StoredObservation, UnmappedSighting, WriteOutcome, fhir_instant_millis, observation_id,
+};
+use huren_core::ports::{PortError, Storage};
+use huren_core::reference::ReferenceIntervals;
+use huren_core::result::{LabResult, PatientIdPolicy, SentValue};
+use huren_core::{HospitalId, Mapping, normalize::NormalizeOptions};
+use huren_fhir::Urls;
+use huren_fhir::observation::{EmitContext, observation_json};
+use std::collections::HashMap;
+
+/// Settings of result normalization; configuration, not rules.
+#[derive(Debug, Clone)]
+pub struct ResultsConfig {
+    /// National reference intervals (`code-tables/reference-intervals.csv`).
+    pub intervals: ReferenceIntervals,
+    pub options: NormalizeOptions,
+    /// The identifier system of national patient identifiers (resident ID, health card).
+    pub national_id_system: String,
+    /// Identifier type codes that mark a national identifier (`NI`, `NNCHN`).
+    pub national_id_types: Vec<String>,
+    /// UTC offset assumed for times sent without one, in minutes (China: 480).
+    pub default_offset_minutes: i16,
+    /// MLLP: sending facility (MSH-4) → hospital.
+    pub facilities: HashMap<String, HospitalId>,
+}
+
+impl Default for ResultsConfig {
+    fn default() -> ResultsConfig {
+        ResultsConfig {
+            intervals: ReferenceIntervals::default(),
+            options: NormalizeOptions::default(),
+            national_id_system: DEFAULT_NATIONAL_ID_SYSTEM.to_owned(),
+            national_id_types: vec!["NI".into(), "NNCHN".into()],
+            default_offset_minutes: 480,
+            facilities: HashMap::new(),
+        }
+    }
+}
+
+/// The default system of national patient identifiers. Which OID China assigns to the resident
+/// ID card is not confirmed here, so the default is huren's own URN and the real one is
+/// configuration (`HUREN_NATIONAL_ID_SYSTEM`).
+pub const DEFAULT_NATIONAL_ID_SYSTEM: &str = "urn:huren:id:national-patient";
+
+impl ResultsConfig {
+    /// The patient identifier policy for one hospital.
+    pub fn patients(&self, urls: &Urls, hospital: &HospitalId) -> PatientIdPolicy {
+        PatientIdPolicy {
+            national_system: self.national_id_system.clone(),
+            national_types: self.national_id_types.clone(),
+            hospital_system: hospital_patient_system(urls, hospital),
+        }
+    }
+}
+
+/// The identifier system of one hospital's patient record numbers.
+pub fn hospital_patient_system(urls: &Urls, hospital: &HospitalId) -> String {
+    format!("{}/hospital/{}/patient", urls.base, hospital.as_str())
+}
+
+/// The identifier system of one hospital's result ids (CSV `result_id`).
+pub fn hospital_result_system(urls: &Urls, hospital: &HospitalId) -> String {
+    format!("{}/hospital/{}/result", urls.base, hospital.as_str())
+}
+
+/// One result after normalization, ready to write.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub stored: StoredObservation,
+    pub sighting: Option<UnmappedSighting>,
+    pub issues: Vec<Issue>,
+    /// Why the result is held, when it is.
+    pub hold: Option<String>,
+}
+
+/// One written result.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub prepared: Prepared,
+    pub outcome: WriteOutcome,
+    pub version: i64,
+}
+
+/// Normalizes `results` of `hospital` (looking up the mappings of their local codes once).
+pub fn prepare(
+    store: &dyn Storage,
+    catalog: &Catalog,
+    urls: &Urls,
+    config: &ResultsConfig,
+    hospital: &HospitalId,
+    results: Vec<LabResult>,
+    now: i64,
+) -> Result<Vec<Prepared>, PortError> {
+    let mut codes: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.local_code().map(|c| c.code.clone()))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mappings: HashMap<String, Mapping> = if codes.is_empty() {
+        HashMap::new()
+    } else {
+        store
+            .mappings_for(hospital, &codes)?
+            .into_iter()
+            .map(|m| (m.term.local_code.clone(), m))
+            .collect()
+    };
+    let ctx = Context {
+        registry: &catalog.registry,
+        intervals: &config.intervals,
+        options: &config.options,
+    };
+    let patients = config.patients(urls, hospital);
+    let emit = EmitContext {
+        urls,
+        hospital: hospital.as_str(),
+        patients: &patients,
+    };
+    Ok(results
+        .into_iter()
+        .map(|r| {
+            let mapping = r.local_code().and_then(|c| mappings.get(&c.code));
+            let n = normalize(&ctx, r, mapping);
+            build(n, hospital, &emit, config, now)
+        })
+        .collect())
+}
+
+fn build(
+    n: Normalized,
+    hospital: &HospitalId,
+    emit: &EmitContext<'_>,
+    config: &ResultsConfig,
+    now: i64,
+) -> Prepared {
+    let resource = String::from_utf8(observation_json(&n, emit)).unwrap_or_default();
+    let source = serde_json::to_string(&n.result).unwrap_or_default();
+    let identity = match &n.result.identifier {
+        Some(id) => id.to_string(),
+        // Without an identifier the content is the identity: the same result sent twice is
+        // still stored once.
+        None => format!("urn:huren:content|{}", observation_id(hospital, &source)),
+    };
+    let local = n.result.local_code();
+    let sighting = n.unmapped_local.as_ref().map(|c| UnmappedSighting {
+        hospital: hospital.clone(),
+        local_code: c.code.clone(),
+        local_name: c.display.clone(),
+        unit: match &n.result.value {
+            SentValue::Quantity { unit, .. } => unit.clone(),
+            _ => String::new(),
+        },
+        at: now,
+    });
+    let stored = StoredObservation {
+        id: observation_id(hospital, &identity),
+        hospital: hospital.clone(),
+        identity,
+        version: 0,
+        status: n.result.status,
+        held: n.hold.as_ref().map_or(String::new(), |h| h.reason.to_owned()),
+        local_code: local.map_or(String::new(), |c| c.code.clone()),
+        national_code: n.concept.as_ref().map_or(String::new(), |c| c.code.clone()),
+        loinc: n.concept.as_ref().map_or(String::new(), |c| c.loinc.clone()),
+        effective_at: n
+            .result
+            .effective
+            .as_deref()
+            .and_then(|e| fhir_instant_millis(e, i32::from(config.default_offset_minutes))),
+        subjects: n.result.patient.identifiers.clone(),
+        resource,
+        source,
+        updated_at: now,
+    };
+    Prepared {
+        stored,
+        sighting,
+        hold: n.hold.map(|h| h.message),
+        issues: n.issues,
+    }
+}
+
+/// Writes prepared results in one transaction.
+pub fn write(store: &dyn Storage, prepared: Vec<Prepared>) -> Result<Vec<Written>, PortError> {
+    let batch: Vec<(StoredObservation, Option<UnmappedSighting>)> = prepared
+        .iter()
+        .map(|p| (p.stored.clone(), p.sighting.clone()))
+        .collect();
+    let outcomes = store.write_observations(&batch)?;
+    Ok(prepared
+        .into_iter()
+        .zip(outcomes)
+        .map(|(prepared, (outcome, version))| Written {
+            prepared,
+            outcome,
+            version,
+        })
+        .collect())
+}
+
+/// Normalizes and writes `results` of `hospital`.
+pub fn ingest(
+    state: &AppState,
+    hospital: &HospitalId,
+    results: Vec<LabResult>,
+    now: i64,
+) -> Result<Vec<Written>, PortError> {
+    let catalog = state.catalog();
+    let prepared = prepare(
+        &*state.store,
+        &catalog,
+        &state.urls,
+        &state.results,
+        hospital,
+        results,
+        now,
+    )?;
+    write(&*state.store, prepared)
+}
+
+/// Normalizes again the held results of `hospital` with one of `local_codes` (after their
+/// mappings changed): those whose mapping is now approved become visible Observations.
+/// Returns how many were released.
+pub fn release_held(
+    state: &AppState,
+    hospital: &HospitalId,
+    local_codes: &[String],
+    now: i64,
+) -> Result<usize, PortError> {
+    if local_codes.is_empty() {
+        return Ok(0);
+    }
+    let held = state.store.held_observations(hospital, local_codes)?;
+    let results: Vec<LabResult> = held
+        .iter()
+        .filter_map(|o| serde_json::from_str(&o.source).ok())
+        .collect();
+    if results.is_empty() {
+        return Ok(0);
+    }
+    let catalog = state.catalog();
+    let prepared = prepare(
+        &*state.store,
+        &catalog,
+        &state.urls,
+        &state.results,
+        hospital,
+        results,
+        now,
+    )?;
+    // Only those that are no longer held are written: a still-held result stays as it is (and
+    // is not counted into the unmapped queue again).
+    let released: Vec<Prepared> = prepared
+        .into_iter()
+        .filter(|p| p.stored.held.is_empty())
+        .collect();
+    let n = released.len();
+    if n > 0 {
+        write(&*state.store, released)?;
+    }
+    Ok(n)
+}
+
+/// One HL7 v2 ORU^R01 message of `hospital` (bytes as received) → the ACK to send back.
+///
+/// Parsing problems and results that cannot be used come back as ERR segments (`AE`; the other
+/// results are stored), held results as warnings (`AA`), a message that is not an ORU^R01 at
+/// all as `AR`. A storage failure answers `AE` with error 207 and stores nothing, so the sender
+/// retries.
+pub fn hl7v2_message(state: &AppState, hospital: &HospitalId, bytes: &[u8]) -> String {
+    use huren_hl7v2::{AckCode, ErrorCode, Hl7Error, Severity as V2Severity};
+    let now = time::OffsetDateTime::now_utc();
+    let control_id = format!("HUREN{}", now.unix_timestamp_nanos() / 1_000_000);
+    let message = match huren_hl7v2::parse_oru_bytes(bytes) {
+        Ok(m) => m,
+        Err(rejected) => {
+            let header = rejected.header.as_deref().cloned().unwrap_or_default();
+            return huren_hl7v2::ack(
+                &header,
+                rejected.ack_code(),
+                &rejected.errors,
+                &control_id,
+                now,
+            );
+        }
+    };
+    let patients = state.results.patients(&state.urls, hospital);
+    let options = huren_hl7v2::ResultOptions {
+        patients: &patients,
+        default_offset_minutes: state.results.default_offset_minutes,
+    };
+    let (results, mut errors) = huren_hl7v2::lab_results(&message, &options);
+    let sources: Vec<String> = results.iter().map(|r| r.source.clone()).collect();
+    match ingest(state, hospital, results, now_millis()) {
+        Ok(written) => {
+            for (w, source) in written.iter().zip(&sources) {
+                if let Some(hold) = &w.prepared.hold {
+                    errors.push(Hl7Error::Application {
+                        at: None,
+                        code: ErrorCode::UnknownKeyIdentifier,
+                        severity: V2Severity::Warning,
+                        text: format!("{source}: {hold}"),
+                    });
+                }
+                for i in &w.prepared.issues {
+                    if i.severity == huren_core::normalize::Severity::Warning
+                        && w.prepared.hold.is_none()
+                    {
+                        errors.push(Hl7Error::Application {
+                            at: None,
+                            code: ErrorCode::DataType,
+                            severity: V2Severity::Warning,
+                            text: format!("{source}: {}", i.message),
+                        });
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "storing an HL7 v2 message failed");
+            errors.push(Hl7Error::Application {
+                at: None,
+                code: ErrorCode::ApplicationInternalError,
+                severity: V2Severity::Error,
+                text: "the results could not be stored; nothing was stored, send again".into(),
+            });
+        }
+    }
+    let code = AckCode::for_errors(&errors);
+    huren_hl7v2::ack(&message.header, code, &errors, &control_id, now)
+}
+
+/// The hospital an MLLP message comes from: its MSH-4 (sending facility) through
+/// [`ResultsConfig::facilities`].
+pub fn facility_hospital(config: &ResultsConfig, bytes: &[u8]) -> Option<HospitalId> {
+    let decoded = huren_hl7v2::decode(bytes).ok()?;
+    let header = huren_hl7v2::read_header(&decoded.text)?;
+    let f = &header.sending_facility;
+    [&f.namespace_id, &f.universal_id]
+        .into_iter()
+        .filter(|k| !k.is_empty())
+        .find_map(|k| config.facilities.get(k.as_str()).cloned())
+}
+
+fn now_millis() -> i64 {
+    crate::mapping_import::now_millis()
+}
