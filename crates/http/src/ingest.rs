@@ -353,3 +353,31 @@ pub fn facility_hospital(config: &ResultsConfig, bytes: &[u8]) -> Option<Hospita
 fn now_millis() -> i64 {
     crate::mapping_import::now_millis()
 }
+
+/// After a hospital's mappings changed: releases the held results of every local code in its
+/// unmapped queue whose mapping is now approved (see [`release_held`]). Returns how many
+/// results became visible. A failure is logged and reported as 0: the mapping change itself
+/// stands, and the next change retries.
+pub fn release_queue(state: &AppState, hospital: &HospitalId) -> usize {
+    let attempt = || -> Result<usize, PortError> {
+        let codes: Vec<String> = state
+            .store
+            .unmapped_codes(hospital)?
+            .into_iter()
+            .map(|u| u.local_code)
+            .collect();
+        release_held(state, hospital, &codes, now_millis())
+    };
+    match attempt() {
+        Ok(n) => {
+            if n > 0 {
+                tracing::info!(hospital = %hospital, released = n, "held results released");
+            }
+            n
+        }
+        Err(e) => {
+            tracing::error!(hospital = %hospital, error = %e, "releasing held results failed");
+            0
+        }
+    }
+}

@@ -1,14 +1,18 @@
-//! Startup and the HTTP server: connect, migrate, seed on first start, build the catalog, bind,
-//! and keep the catalog in step with the database.
+//! Startup and the servers: connect, migrate, seed on first start, build the catalog, bind HTTP
+//! (and MLLP when configured, see [`crate::mllp`]), and keep the catalog in step with the
+//! database.
 
 use crate::config::{Settings, jwt_secret};
 use crate::registry_ops::load_catalog;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use huren_core::HospitalId;
 use huren_core::ports::{RegistryStore, Storage};
 use huren_fhir::Urls;
+use huren_http::ingest::ResultsConfig;
 use huren_http::{AppState, Authenticator};
 use huren_store::Store;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +21,7 @@ use std::time::Duration;
 pub struct Application {
     server: actix_web::dev::Server,
     addr: SocketAddr,
+    mllp: Option<(actix_web::rt::net::TcpListener, SocketAddr)>,
     state: web::Data<AppState>,
     store: Store,
     refresh: Duration,
@@ -31,6 +36,8 @@ impl Application {
         let (secret, created) = jwt_secret(settings.jwt_secret.as_ref(), &settings.data_dir)?;
         let db = settings.db.clone();
         let seed = settings.seed;
+        let facilities = facility_table(&settings)?;
+        let hospitals: Vec<_> = facilities.values().cloned().collect();
         let (store, catalog) = web::block(move || -> anyhow::Result<_> {
             let store = Store::connect(&db).with_context(|| format!("opening {db}"))?;
             let applied = store.migrate()?;
@@ -41,16 +48,32 @@ impl Application {
                 tracing::info!("loaded the national registry and LOINC seed");
             }
             let catalog = load_catalog(&store)?;
+            for h in &hospitals {
+                if huren_core::ports::HospitalStore::hospital(&store, h)?.is_none() {
+                    tracing::warn!(
+                        hospital = %h,
+                        "an MLLP facility maps to hospital `{h}`, which does not exist (yet): \
+                         its messages will fail until it is created"
+                    );
+                }
+            }
             Ok((store, catalog))
         })
         .await??;
         let urls = Urls::new(settings.canonical_base.clone());
-        let state = web::Data::new(AppState::new(
-            catalog,
-            Arc::new(store.clone()) as Arc<dyn Storage>,
-            urls,
-            settings.two_person_rule,
-        ));
+        let results = ResultsConfig {
+            facilities,
+            ..results_config(&settings)?
+        };
+        let state = web::Data::new(
+            AppState::new(
+                catalog,
+                Arc::new(store.clone()) as Arc<dyn Storage>,
+                urls,
+                settings.two_person_rule,
+            )
+            .with_results(results),
+        );
         let auth = web::Data::new(Authenticator::hs256(secret.expose().as_bytes()));
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
@@ -70,9 +93,33 @@ impl Application {
             .addrs()
             .first()
             .context("the server bound no address")?;
+        let mllp = match &settings.mllp_addr {
+            Some(a) => {
+                let listener = crate::mllp::bind(a)
+                    .await
+                    .with_context(|| format!("cannot listen for MLLP on {a}"))?;
+                let bound = listener.local_addr()?;
+                if settings.facilities.is_empty() {
+                    tracing::warn!(
+                        "the MLLP listener has no facilities (--mllp-facility FACILITY=HOSPITAL): \
+                         every message will be rejected"
+                    );
+                }
+                Some((listener, bound))
+            }
+            None => {
+                if !settings.facilities.is_empty() {
+                    tracing::warn!(
+                        "--mllp-facility is set but --mllp-addr is not: no MLLP listener"
+                    );
+                }
+                None
+            }
+        };
         Ok(Application {
             server: server.run(),
             addr,
+            mllp,
             state,
             store,
             refresh: Duration::from_secs(settings.refresh_secs.max(1)),
@@ -84,25 +131,62 @@ impl Application {
         self.addr
     }
 
+    /// Where the MLLP listener is bound, when there is one.
+    pub fn mllp_addr(&self) -> Option<SocketAddr> {
+        self.mllp.as_ref().map(|(_, a)| *a)
+    }
+
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
 
-    /// Serves until stopped, reloading the catalog when another process (`huren import`, or
-    /// another node) adds a release.
+    /// Serves HTTP (and MLLP) until the HTTP server is stopped, reloading the catalog when
+    /// another process (`huren import`, or another node) adds a release. Stopping closes the
+    /// MLLP listener and its connections too.
     pub async fn run(self) -> std::io::Result<()> {
         let Application {
             server,
             state,
             store,
             refresh,
+            mllp,
             ..
         } = self;
+        let mllp = mllp
+            .map(|(listener, _)| actix_web::rt::spawn(crate::mllp::serve(listener, state.clone())));
         let watcher = actix_web::rt::spawn(watch_releases(state, store, refresh));
         let result = server.await;
         watcher.abort();
+        if let Some(m) = mllp {
+            m.abort();
+        }
         result
     }
+}
+
+/// The result settings of `settings` (reference intervals from the seed), without the MLLP
+/// facility table.
+pub fn results_config(settings: &Settings) -> anyhow::Result<ResultsConfig> {
+    Ok(ResultsConfig {
+        intervals: crate::seed::reference_intervals()?,
+        national_id_system: settings.national_id_system.clone(),
+        ..ResultsConfig::default()
+    })
+}
+
+/// MSH-4 → hospital, refusing a facility mapped to two hospitals.
+fn facility_table(settings: &Settings) -> anyhow::Result<HashMap<String, HospitalId>> {
+    let mut table = HashMap::new();
+    for (facility, hospital) in &settings.facilities {
+        if let Some(other) = table.insert(facility.clone(), hospital.clone())
+            && &other != hospital
+        {
+            anyhow::bail!(
+                "MLLP facility `{facility}` is mapped to both `{other}` and `{hospital}`"
+            );
+        }
+    }
+    Ok(table)
 }
 
 /// Polls the release list and rebuilds the catalog when it changed. The catalog is derived

@@ -47,6 +47,12 @@ pub struct Settings {
     pub seed: bool,
     /// Whoever proposed a mapping may not approve it (`HUREN_TWO_PERSON_RULE`, default on).
     pub two_person_rule: bool,
+    /// Where the MLLP listener binds (`--mllp-addr`); `None` (the default) runs none.
+    pub mllp_addr: Option<String>,
+    /// MLLP sending facility (MSH-4) → hospital.
+    pub facilities: Vec<(String, huren_core::HospitalId)>,
+    /// The identifier system of national patient identifiers.
+    pub national_id_system: String,
 }
 
 impl Settings {
@@ -62,8 +68,25 @@ impl Settings {
             refresh_secs: 2,
             seed: true,
             two_person_rule: true,
+            mllp_addr: None,
+            facilities: Vec::new(),
+            national_id_system: huren_http::ingest::DEFAULT_NATIONAL_ID_SYSTEM.into(),
         }
     }
+}
+
+/// Reads one `--mllp-facility` value, `FACILITY=HOSPITAL`: an MSH-4 sending facility
+/// (namespace ID or universal ID, as the LIS sends it) and the id of the hospital it is.
+pub fn parse_facility(s: &str) -> Result<(String, huren_core::HospitalId), String> {
+    let (facility, hospital) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not FACILITY=HOSPITAL (e.g. BJCH-LIS=hosp-a)"))?;
+    let facility = facility.trim();
+    if facility.is_empty() {
+        return Err(format!("`{s}` names no facility before `=`"));
+    }
+    let hospital = huren_core::HospitalId::parse(hospital.trim()).map_err(|e| e.to_string())?;
+    Ok((facility.to_owned(), hospital))
 }
 
 /// The development secret: `HUREN_JWT_SECRET` if set, else the one stored in `data_dir`,
@@ -127,6 +150,25 @@ mod tests {
         assert!(!created);
         assert_eq!(a.expose(), b.expose());
         assert_eq!(format!("{a:?}"), "Secret(…)");
+    }
+
+    #[test]
+    fn facilities_read_as_facility_equals_hospital() {
+        let (f, h) = parse_facility(" HOSP-A-LIS = hosp-a").unwrap();
+        assert_eq!((f.as_str(), h.as_str()), ("HOSP-A-LIS", "hosp-a"));
+        let (f, _) = parse_facility("1.2.156.112604=hosp-b").unwrap();
+        assert_eq!(f, "1.2.156.112604");
+        assert!(
+            parse_facility("HOSP-A-LIS")
+                .unwrap_err()
+                .contains("FACILITY=HOSPITAL")
+        );
+        assert!(parse_facility("=hosp-a").is_err());
+        assert!(
+            parse_facility("LIS=Hosp A")
+                .unwrap_err()
+                .contains("hospital id")
+        );
     }
 
     #[test]

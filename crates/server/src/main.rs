@@ -53,6 +53,36 @@ enum Command {
         /// Whoever proposed a mapping may not approve it.
         #[arg(long, env = "HUREN_TWO_PERSON_RULE", default_value_t = true, action = clap::ArgAction::Set)]
         two_person_rule: bool,
+        /// Also accept HL7 v2 ORU^R01 over MLLP (TCP) on this address, e.g. 0.0.0.0:2575.
+        #[arg(long, env = "HUREN_MLLP_ADDR", value_name = "HOST:PORT")]
+        mllp_addr: Option<String>,
+        /// Which hospital an MLLP sending facility (MSH-4) is; repeatable. The variable takes a
+        /// comma-separated list.
+        #[arg(
+            long = "mllp-facility",
+            env = "HUREN_MLLP_FACILITIES",
+            value_name = "FACILITY=HOSPITAL",
+            value_delimiter = ',',
+            value_parser = huren::config::parse_facility
+        )]
+        mllp_facilities: Vec<(String, huren_core::HospitalId)>,
+    },
+    /// Normalize a results file offline (HL7 v2, FHIR JSON or CSV, told by content): one
+    /// Observation per line on stdout, problems and held results on stderr. Writes nothing.
+    ///
+    /// Exit status 0 when every result was normalized, 1 when the input has a problem or a
+    /// result is held, 2 for usage and IO errors.
+    Normalize {
+        /// The hospital that sent the results (its mappings are used).
+        #[arg(long)]
+        hospital: String,
+        /// The results file.
+        file: PathBuf,
+        /// Base of canonical URLs.
+        #[arg(long, env = "HUREN_CANONICAL_BASE", default_value = huren::config::DEFAULT_CANONICAL_BASE)]
+        canonical_base: String,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -207,8 +237,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data_dir,
             workers,
             two_person_rule,
+            mllp_addr,
+            mllp_facilities,
         } => {
             let mut settings = Settings::new(db.db);
+            settings.mllp_addr = mllp_addr;
+            settings.facilities = mllp_facilities;
             settings.two_person_rule = two_person_rule;
             settings.addr = addr;
             settings.canonical_base = canonical_base;
@@ -218,6 +252,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             actix_web::rt::System::new().block_on(serve(settings))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Normalize {
+            hospital,
+            file,
+            canonical_base,
+            db,
+        } => Ok(
+            normalize(&hospital, &file, canonical_base, &db).unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }),
+        ),
         Command::Migrate { db } => {
             let store = Store::connect(&db.db)?;
             let n = store.migrate()?;
@@ -331,8 +376,37 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         );
     }
     eprintln!("huren listening on http://{}", app.addr());
+    if let Some(addr) = app.mllp_addr() {
+        eprintln!("huren listening for HL7 v2 over MLLP on {addr}");
+    }
     app.run().await?;
     Ok(())
+}
+
+fn normalize(
+    hospital: &str,
+    file: &std::path::Path,
+    canonical_base: String,
+    db: &DbArgs,
+) -> anyhow::Result<ExitCode> {
+    let id = huren_core::HospitalId::parse(hospital)?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let store = open(db)?;
+    let mut settings = Settings::new(db.db.clone());
+    settings.canonical_base = canonical_base;
+    let normalizer = huren::normalize::Normalizer::load(&store, id, &settings)?;
+    let summary = normalizer.run(
+        &store,
+        &file.display().to_string(),
+        &bytes,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    )?;
+    Ok(if summary.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn import(

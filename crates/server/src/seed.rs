@@ -12,6 +12,19 @@ use huren_core::ports::RegistryStore;
 use huren_core::{CodeSystem, Concept};
 use std::collections::{BTreeMap, HashMap};
 
+/// The national reference intervals (WS/T 404, WS/T 405), read at start.
+pub const REFERENCE_INTERVALS: &[u8] =
+    include_bytes!("../../../code-tables/reference-intervals.csv");
+
+/// The reference intervals shipped in `code-tables/`.
+pub fn reference_intervals() -> anyhow::Result<huren_core::reference::ReferenceIntervals> {
+    let (rows, problems) = huren_csv::intervals::parse_intervals(REFERENCE_INTERVALS)?;
+    if let Some(p) = problems.first() {
+        anyhow::bail!("code-tables/reference-intervals.csv line {}: {}", p.line, p.message);
+    }
+    Ok(huren_core::reference::ReferenceIntervals::new(rows))
+}
+
 pub const NATIONAL_TABLE: &[u8] = include_bytes!("../../../code-tables/national-lab.csv");
 pub const LOINC_TOP2000_SI: &[u8] =
     include_bytes!("../../../code-tables/LOINC_1.6_Top2000CommonLabResultsSI.csv");

@@ -140,11 +140,12 @@ pub async fn import(
     }
     let catalog = state.catalog();
     let store = state.store.clone();
+    let key = id.clone();
     let report: ImportReport = blocking(move || {
         import_mappings(
             &*store,
             &catalog.registry,
-            &id,
+            &key,
             &body,
             &options,
             &mut |_| {},
@@ -160,7 +161,14 @@ pub async fn import(
             report.problems.iter().map(row_issue).collect(),
         ));
     }
-    Ok(HttpResponse::Ok().json(report))
+    let mut answer = serde_json::to_value(&report)
+        .map_err(|e| ApiError::Internal(format!("import report: {e}")))?;
+    if report.written {
+        let state = state.clone();
+        let released = blocking(move || Ok(crate::ingest::release_queue(&state, &id))).await?;
+        answer["released_results"] = json!(released);
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 fn row_issue(p: &crate::mapping_import::ProblemReport) -> Issue {
@@ -416,7 +424,15 @@ pub async fn act(
     let store = state.store.clone();
     let write = next.clone();
     blocking(move || Ok(store.apply_mappings(&[write], &[change])?)).await?;
-    Ok(HttpResponse::Ok().json(mapping_json(&next, &catalog.registry)))
+    let released = if next.status == MappingStatus::Approved {
+        let state = state.clone();
+        blocking(move || Ok(crate::ingest::release_queue(&state, &id))).await?
+    } else {
+        0
+    };
+    let mut answer = mapping_json(&next, &catalog.registry);
+    answer["released_results"] = json!(released);
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// The body of a bulk approval: a list of local codes, or a filter.
@@ -517,14 +533,19 @@ pub async fn bulk_approve(
         writes.push(next);
     }
     let approved = writes.len();
+    let mut released = 0;
     if !writes.is_empty() {
         let store = state.store.clone();
         blocking(move || Ok(store.apply_mappings(&writes, &history)?)).await?;
+        let state = state.clone();
+        let key = id.clone();
+        released = blocking(move || Ok(crate::ingest::release_queue(&state, &key))).await?;
     }
     Ok(HttpResponse::Ok().json(json!({
         "hospital": id.as_str(),
         "approved": approved,
         "already_approved": unchanged,
+        "released_results": released,
     })))
 }
 
