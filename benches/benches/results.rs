@@ -214,8 +214,10 @@ fn in_process(c: &mut Criterion, f: &Fixture) {
     let catalog = load_catalog(&f.store).unwrap();
     let urls = Urls::new(huren::config::DEFAULT_CANONICAL_BASE);
     let hospital = HospitalId::parse("hosp-a").unwrap();
-    let mut config = ResultsConfig::default();
-    config.intervals = huren::seed::reference_intervals().unwrap();
+    let config = ResultsConfig {
+        intervals: huren::seed::reference_intervals().unwrap(),
+        ..ResultsConfig::default()
+    };
     let patients = config.patients(&urls, &hospital);
     let text = bundle(&local_system());
     let mut group = c.benchmark_group("results_in_process");

@@ -26,7 +26,15 @@ pub fn parse_intervals(
         }
     };
     let col = |name: &str| header.iter().position(|h| h == name);
-    let required = ["national_code", "sex", "age_low", "age_high", "low", "high", "unit"];
+    let required = [
+        "national_code",
+        "sex",
+        "age_low",
+        "age_high",
+        "low",
+        "high",
+        "unit",
+    ];
     for name in required {
         if col(name).is_none() {
             problems.push(RowProblem::new(1, None, format!("missing column `{name}`")));
@@ -110,7 +118,10 @@ mod tests {
             .unwrap();
         assert_eq!(alt_f.high.as_ref().unwrap().as_str(), "40");
         assert_eq!((alt_f.age_low, alt_f.age_high), (Some(20.0), Some(80.0)));
-        let tc = rows.iter().find(|r| r.national_code == "9000038-1").unwrap();
+        let tc = rows
+            .iter()
+            .find(|r| r.national_code == "9000038-1")
+            .unwrap();
         assert_eq!((tc.sex, tc.low.is_none()), (None, true));
     }
 

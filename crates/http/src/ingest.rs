@@ -166,10 +166,16 @@ fn build(
         identity,
         version: 0,
         status: n.result.status,
-        held: n.hold.as_ref().map_or(String::new(), |h| h.reason.to_owned()),
+        held: n
+            .hold
+            .as_ref()
+            .map_or(String::new(), |h| h.reason.to_owned()),
         local_code: local.map_or(String::new(), |c| c.code.clone()),
         national_code: n.concept.as_ref().map_or(String::new(), |c| c.code.clone()),
-        loinc: n.concept.as_ref().map_or(String::new(), |c| c.loinc.clone()),
+        loinc: n
+            .concept
+            .as_ref()
+            .map_or(String::new(), |c| c.loinc.clone()),
         effective_at: n
             .result
             .effective
@@ -271,10 +277,11 @@ pub fn release_held(
 
 /// One HL7 v2 ORU^R01 message of `hospital` (bytes as received) → the ACK to send back.
 ///
-/// Parsing problems and results that cannot be used come back as ERR segments (`AE`; the other
-/// results are stored), held results as warnings (`AA`), a message that is not an ORU^R01 at
-/// all as `AR`. A storage failure answers `AE` with error 207 and stores nothing, so the sender
-/// retries.
+/// A message the parser refuses (no OBX, a malformed segment) is answered `AE`/`AR` with its
+/// ERR segments and nothing of it is stored. In a parsed message, an OBX that cannot be used
+/// (OBX-11 without a FHIR status) is an ERR (`AE`) and the other results are stored; held
+/// results and normalization warnings are ERR warnings in an `AA`. A storage failure answers
+/// `AE` with error 207 and stores nothing, so the sender retries.
 pub fn hl7v2_message(state: &AppState, hospital: &HospitalId, bytes: &[u8]) -> String {
     use huren_hl7v2::{AckCode, ErrorCode, Hl7Error, Severity as V2Severity};
     let now = time::OffsetDateTime::now_utc();
@@ -314,9 +321,15 @@ pub fn hl7v2_message(state: &AppState, hospital: &HospitalId, bytes: &[u8]) -> S
                     if i.severity == huren_core::normalize::Severity::Warning
                         && w.prepared.hold.is_none()
                     {
+                        let code = match i.code {
+                            "unmapped" | "not-approved" | "no-concept" => {
+                                ErrorCode::UnknownKeyIdentifier
+                            }
+                            _ => ErrorCode::DataType,
+                        };
                         errors.push(Hl7Error::Application {
                             at: None,
-                            code: ErrorCode::DataType,
+                            code,
                             severity: V2Severity::Warning,
                             text: format!("{source}: {}", i.message),
                         });

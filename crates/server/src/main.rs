@@ -66,6 +66,10 @@ enum Command {
             value_parser = huren::config::parse_facility
         )]
         mllp_facilities: Vec<(String, huren_core::HospitalId)>,
+        /// The identifier system of national patient identifiers (resident ID card, health
+        /// card): what links one person's results across hospitals.
+        #[arg(long, env = "HUREN_NATIONAL_ID_SYSTEM", default_value = huren_http::ingest::DEFAULT_NATIONAL_ID_SYSTEM)]
+        national_id_system: String,
     },
     /// Normalize a results file offline (HL7 v2, FHIR JSON or CSV, told by content): one
     /// Observation per line on stdout, problems and held results on stderr. Writes nothing.
@@ -239,8 +243,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             two_person_rule,
             mllp_addr,
             mllp_facilities,
+            national_id_system,
         } => {
             let mut settings = Settings::new(db.db);
+            settings.national_id_system = national_id_system;
             settings.mllp_addr = mllp_addr;
             settings.facilities = mllp_facilities;
             settings.two_person_rule = two_person_rule;

@@ -20,7 +20,11 @@ pub const REFERENCE_INTERVALS: &[u8] =
 pub fn reference_intervals() -> anyhow::Result<huren_core::reference::ReferenceIntervals> {
     let (rows, problems) = huren_csv::intervals::parse_intervals(REFERENCE_INTERVALS)?;
     if let Some(p) = problems.first() {
-        anyhow::bail!("code-tables/reference-intervals.csv line {}: {}", p.line, p.message);
+        anyhow::bail!(
+            "code-tables/reference-intervals.csv line {}: {}",
+            p.line,
+            p.message
+        );
     }
     Ok(huren_core::reference::ReferenceIntervals::new(rows))
 }

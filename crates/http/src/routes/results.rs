@@ -574,7 +574,9 @@ fn code_filter(state: &State, token: &str) -> Result<(CodeColumn, String), ApiEr
         Some(s) => {
             return Err(ApiError::param(
                 "code",
-                format!("unknown code system `{s}`: use LOINC, the national system or a hospital's local system"),
+                format!(
+                    "unknown code system `{s}`: use LOINC, the national system or a hospital's local system"
+                ),
             ));
         }
     };
@@ -587,8 +589,7 @@ fn code_filter(state: &State, token: &str) -> Result<(CodeColumn, String), ApiEr
 pub async fn hl7v2(who: Principal, state: State, body: Bytes) -> Result<HttpResponse, ApiError> {
     let hospital = sender(&who)?;
     let state2 = state.clone();
-    let ack = blocking(move || Ok(crate::ingest::hl7v2_message(&state2, &hospital, &body)))
-        .await?;
+    let ack = blocking(move || Ok(crate::ingest::hl7v2_message(&state2, &hospital, &body))).await?;
     Ok(HttpResponse::Ok()
         .content_type("x-application/hl7-v2+er7; charset=utf-8")
         .body(ack))
@@ -651,8 +652,7 @@ fn report_json(rows: usize, lines: &[String], written: &[Written]) -> Value {
         .zip(lines)
         .filter(|(w, _)| {
             w.prepared.hold.is_some()
-                || w
-                    .prepared
+                || w.prepared
                     .issues
                     .iter()
                     .any(|i| i.severity == NormSeverity::Warning)

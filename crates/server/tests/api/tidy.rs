@@ -11,7 +11,10 @@ const ALLOWED: [(&str, &[&str]); 9] = [
     ("store", &["huren-core"]),
     ("search", &["huren-core"]),
     ("hl7v2", &["huren-core"]),
-    ("http", &["huren-core", "huren-fhir", "huren-csv"]),
+    (
+        "http",
+        &["huren-core", "huren-fhir", "huren-csv", "huren-hl7v2"],
+    ),
     (
         "server",
         &[
