@@ -200,6 +200,10 @@ pub struct ResolvedUnit {
 /// Surrounding spaces are ignored. The empty string is refused: a missing unit is for the
 /// caller to allow or not.
 pub fn resolve_local_unit(text: &str) -> Result<ResolvedUnit, UnitProblem> {
+    memo::resolved(text, resolve_local_unit_uncached)
+}
+
+fn resolve_local_unit_uncached(text: &str) -> Result<ResolvedUnit, UnitProblem> {
     let text = text.trim();
     if text.is_empty() {
         return Err(UnitProblem::new(text, "the unit is empty"));
@@ -348,6 +352,21 @@ pub fn conversion_factor(from_ucum: &str, to_ucum: &str, molar_mass: Option<f64>
 /// [`conversion_factor`], with the charge number of the ion (see [`ion_charge`]), which lets
 /// `meq/L` and `mmol/L` convert: 1 meq/L of Ca²⁺ is 0.5 mmol/L.
 pub fn conversion_factor_with_charge(
+    from_ucum: &str,
+    to_ucum: &str,
+    molar_mass: Option<f64>,
+    charge: Option<u32>,
+) -> Option<f64> {
+    memo::factor(
+        from_ucum,
+        to_ucum,
+        molar_mass,
+        charge,
+        conversion_factor_uncached,
+    )
+}
+
+fn conversion_factor_uncached(
     from_ucum: &str,
     to_ucum: &str,
     molar_mass: Option<f64>,
@@ -747,5 +766,66 @@ mod tests {
             !comparable("mmol/L", "mg/dL"),
             "mass and molar need a molar mass"
         );
+    }
+}
+
+/// Memos of unit resolution and conversion factors.
+///
+/// Parsing a UCUM expression costs microseconds, and a lab sends the same few dozen units
+/// millions of times: without the memo, UCUM parsing was most of the time of normalizing a
+/// result and of checking a mapping row. The answers are pure functions of their arguments, so
+/// memoizing changes nothing but speed. Each memo is bounded: when it holds `LIMIT` entries it
+/// is emptied, so arbitrary input cannot grow it without end.
+mod memo {
+    use super::{ResolvedUnit, UnitProblem};
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, RwLock};
+
+    const LIMIT: usize = 4096;
+
+    type Resolved = Result<ResolvedUnit, UnitProblem>;
+    type FactorKey = (String, String, Option<u64>, Option<u32>);
+
+    static RESOLVED: LazyLock<RwLock<HashMap<String, Resolved>>> =
+        LazyLock::new(|| RwLock::new(HashMap::new()));
+    static FACTORS: LazyLock<RwLock<HashMap<FactorKey, Option<f64>>>> =
+        LazyLock::new(|| RwLock::new(HashMap::new()));
+
+    pub(super) fn resolved(text: &str, compute: fn(&str) -> Resolved) -> Resolved {
+        if let Some(hit) = RESOLVED.read().unwrap_or_else(|p| p.into_inner()).get(text) {
+            return hit.clone();
+        }
+        let answer = compute(text);
+        let mut memo = RESOLVED.write().unwrap_or_else(|p| p.into_inner());
+        if memo.len() >= LIMIT {
+            memo.clear();
+        }
+        memo.insert(text.to_owned(), answer.clone());
+        answer
+    }
+
+    pub(super) fn factor(
+        from: &str,
+        to: &str,
+        molar_mass: Option<f64>,
+        charge: Option<u32>,
+        compute: fn(&str, &str, Option<f64>, Option<u32>) -> Option<f64>,
+    ) -> Option<f64> {
+        let key = (
+            from.to_owned(),
+            to.to_owned(),
+            molar_mass.map(f64::to_bits),
+            charge,
+        );
+        if let Some(hit) = FACTORS.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return *hit;
+        }
+        let answer = compute(from, to, molar_mass, charge);
+        let mut memo = FACTORS.write().unwrap_or_else(|p| p.into_inner());
+        if memo.len() >= LIMIT {
+            memo.clear();
+        }
+        memo.insert(key, answer);
+        answer
     }
 }
