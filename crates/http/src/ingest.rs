@@ -2,6 +2,7 @@
 //! by every input (FHIR, HL7 v2 over HTTP and MLLP, CSV) and by the release of held results
 //! when a mapping is approved.
 
+use crate::mapping_import::now_millis;
 use crate::state::{AppState, Catalog};
 use huren_core::normalize::{Context, Issue, Normalized, normalize};
 use huren_core::observation::{
@@ -219,8 +220,19 @@ pub fn ingest(
     results: Vec<LabResult>,
     now: i64,
 ) -> Result<Vec<Written>, PortError> {
+    let prepared = prepare_with(state, hospital, results, now)?;
+    write(&*state.store, prepared)
+}
+
+/// [`prepare`] with the state's store, current catalog, URLs and settings.
+fn prepare_with(
+    state: &AppState,
+    hospital: &HospitalId,
+    results: Vec<LabResult>,
+    now: i64,
+) -> Result<Vec<Prepared>, PortError> {
     let catalog = state.catalog();
-    let prepared = prepare(
+    prepare(
         &*state.store,
         &catalog,
         &state.urls,
@@ -228,8 +240,7 @@ pub fn ingest(
         hospital,
         results,
         now,
-    )?;
-    write(&*state.store, prepared)
+    )
 }
 
 /// Normalizes again the held results of `hospital` with one of `local_codes` (after their
@@ -252,16 +263,7 @@ pub fn release_held(
     if results.is_empty() {
         return Ok(0);
     }
-    let catalog = state.catalog();
-    let prepared = prepare(
-        &*state.store,
-        &catalog,
-        &state.urls,
-        &state.results,
-        hospital,
-        results,
-        now,
-    )?;
+    let prepared = prepare_with(state, hospital, results, now)?;
     // Only those that are no longer held are written: a still-held result stays as it is (and
     // is not counted into the unmapped queue again).
     let released: Vec<Prepared> = prepared
@@ -361,10 +363,6 @@ pub fn facility_hospital(config: &ResultsConfig, bytes: &[u8]) -> Option<Hospita
         .into_iter()
         .filter(|k| !k.is_empty())
         .find_map(|k| config.facilities.get(k.as_str()).cloned())
-}
-
-fn now_millis() -> i64 {
-    crate::mapping_import::now_millis()
 }
 
 /// After a hospital's mappings changed: releases the held results of every local code in its

@@ -12,7 +12,6 @@ use actix_web::{HttpRequest, HttpResponse};
 use huren_core::mapping::{Mapping, MappingChange, MappingFilter};
 use huren_core::ports::{SuggestRequest, SuggestedCode};
 use huren_core::{CodeSystem, Equivalence, HospitalId, MappingStatus, Registry, Status};
-use huren_fhir::{Issue, IssueCode, Severity};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -158,7 +157,11 @@ pub async fn import(
     .await?;
     if !report.problems.is_empty() && !report.dry_run {
         return Err(ApiError::Rows(
-            report.problems.iter().map(row_issue).collect(),
+            report
+                .problems
+                .iter()
+                .map(|p| super::row_issue(p.line, p.column.as_deref(), &p.message))
+                .collect(),
         ));
     }
     let mut answer = serde_json::to_value(&report)
@@ -169,19 +172,6 @@ pub async fn import(
         answer["released_results"] = json!(released);
     }
     Ok(HttpResponse::Ok().json(answer))
-}
-
-fn row_issue(p: &crate::mapping_import::ProblemReport) -> Issue {
-    let location = match &p.column {
-        Some(c) => format!("line {}, column {c}", p.line),
-        None => format!("line {}", p.line),
-    };
-    Issue {
-        severity: Severity::Error,
-        code: IssueCode::Invalid,
-        diagnostics: format!("{location}: {}", p.message),
-        expression: vec![location],
-    }
 }
 
 /// `GET /api/hospitals/{id}/mappings/export`: every mapping as the import's CSV.

@@ -185,6 +185,21 @@ fn release_of<'a>(
     }
 }
 
+/// The `OperationOutcome` issue for one problem of an uploaded CSV file, located by line and
+/// column (mapping tables and result batches alike).
+fn row_issue(line: u64, column: Option<&str>, message: &str) -> huren_fhir::Issue {
+    let location = match column {
+        Some(c) => format!("line {line}, column {c}"),
+        None => format!("line {line}"),
+    };
+    huren_fhir::Issue {
+        severity: huren_fhir::Severity::Error,
+        code: huren_fhir::IssueCode::Invalid,
+        diagnostics: format!("{location}: {message}"),
+        expression: vec![location],
+    }
+}
+
 /// Runs blocking store work off the async workers.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

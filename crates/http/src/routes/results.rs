@@ -619,7 +619,13 @@ pub async fn import_csv(
         };
         let results = huren_csv::parse_results(&body, &options).map_err(|e| match e {
             huren_csv::ResultsError::File(e) => ApiError::Body(e.to_string()),
-            other => ApiError::Rows(other.problems().iter().map(row_issue).collect()),
+            other => ApiError::Rows(
+                other
+                    .problems()
+                    .iter()
+                    .map(|p| super::row_issue(p.line, p.column.as_deref(), &p.message))
+                    .collect(),
+            ),
         })?;
         let rows = results.len();
         let lines: Vec<String> = results.iter().map(|r| r.source.clone()).collect();
@@ -628,19 +634,6 @@ pub async fn import_csv(
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))
-}
-
-fn row_issue(p: &huren_core::registry::RowProblem) -> Issue {
-    let location = match &p.column {
-        Some(c) => format!("line {}, column {c}", p.line),
-        None => format!("line {}", p.line),
-    };
-    Issue {
-        severity: Severity::Error,
-        code: IssueCode::Invalid,
-        diagnostics: format!("{location}: {}", p.message),
-        expression: vec![location],
-    }
 }
 
 /// The JSON report of a CSV import: counts, and per line what happened when it was not a plain
