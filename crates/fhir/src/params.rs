@@ -3,7 +3,7 @@
 //! that the HTTP layer handles both forms with one code path.
 
 use crate::FhirError;
-use fhir_model::r4b::resources::{Parameters, ParametersParameterValue as PValue};
+use fhir_model::r4b::resources::{ParametersParameterValue as PValue, Resource};
 use fhir_model::r4b::types::Coding;
 use serde::Deserialize;
 
@@ -53,7 +53,19 @@ pub fn parse_parameters(body: &[u8]) -> Result<Vec<(String, String)>, FhirError>
             });
         }
     }
-    let params: Parameters = serde_json::from_slice(body).map_err(FhirError::InvalidParameters)?;
+    let params = match huren_fhir_codec::from_json_bytes(body) {
+        Ok(Resource::Parameters(p)) => p,
+        Ok(other) => {
+            return Err(FhirError::WrongResource {
+                expected: "Parameters",
+                problem: format!(
+                    "expected resourceType Parameters, found {}",
+                    other.resource_type().as_str()
+                ),
+            });
+        }
+        Err(e) => return Err(FhirError::InvalidParameters(e)),
+    };
     let mut out = Vec::new();
     for p in params.parameter.iter().flatten() {
         let name = p.name.as_str();

@@ -2,8 +2,8 @@
 //! share (codings, non-empty strings).
 //!
 //! Every resource is serialized through the `Resource` enum, so serde's serializer is
-//! instantiated once for all outputs (a compile-time saving, see the architecture notes) and
-//! `resourceType` is always present.
+//! instantiated once for all outputs and `resourceType` is always present. (Reading goes through
+//! `huren-fhir-codec`, where the far larger deserializer is compiled once.)
 
 use crate::FhirError;
 use crate::outcome;

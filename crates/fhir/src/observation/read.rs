@@ -5,7 +5,6 @@ use super::json::{RawObject, Sink, arr, decimal, integer, json_string, obj, stri
 use super::time::{Temporal, check};
 use super::{IngestContext, Problem, UCUM, V3_INTERPRETATION};
 use crate::outcome::{IssueCode, Severity};
-use fhir_model::r4b::resources::Resource;
 use huren_core::CodeSystem;
 use huren_core::code::LOINC_URL;
 use huren_core::result::{
@@ -1091,9 +1090,9 @@ fn typed_check(
     loc: &str,
     s: &mut Sink,
 ) {
-    // Deserialized through the `Resource` enum, like every other input of this crate: one
-    // instantiation of fhir-model's deserializer.
-    let Err(whole) = serde_json::from_str::<Resource>(text) else {
+    // Read by the codec crate, like every other input of this crate: fhir-model's
+    // deserializer is compiled there, once.
+    let Err(whole) = huren_fhir_codec::from_json(text) else {
         return;
     };
     let mut located = false;
@@ -1110,7 +1109,7 @@ fn typed_check(
         doc.push(':');
         doc.push_str(v.get());
         doc.push('}');
-        if let Err(e) = serde_json::from_str::<Resource>(&doc) {
+        if let Err(e) = huren_fhir_codec::from_json(&doc) {
             located = true;
             let at = format!("{loc}.{k}");
             if !s.has_error_within(&at) {

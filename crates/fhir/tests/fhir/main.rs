@@ -4,6 +4,7 @@
 
 mod fixtures;
 mod lookup;
+mod observations;
 mod operations;
 mod params;
 mod resources;

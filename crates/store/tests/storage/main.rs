@@ -1,4 +1,7 @@
-//! The same storage tests on SQLite and, when `HUREN_TEST_PG_URL` is set, PostgreSQL.
+//! The same storage tests on SQLite and, when `HUREN_TEST_PG_URL` is set, PostgreSQL: the one
+//! integration test binary of this crate (each binary links the whole store).
+
+mod observations;
 
 use huren_core::mapping::{LocalTerm, MappingChange};
 use huren_core::ports::{HospitalStore, MappingStore, PortError, RegistryStore};
