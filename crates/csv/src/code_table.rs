@@ -118,10 +118,7 @@ pub fn parse_code_table_with_progress(
     progress: &mut dyn FnMut(u64),
 ) -> Result<CodeTable, CsvError> {
     let decoded = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(decoded.delimiter)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
+    let mut reader = decoded.reader();
     let mut table = CodeTable {
         encoding: decoded.encoding,
         ..CodeTable::default()

@@ -15,10 +15,7 @@ pub const HOSPITAL_COLUMNS: [&str; 5] = ["id", "name", "province", "city", "leve
 /// Parses a hospitals file: the hospitals of the good rows, and every problem with its line.
 pub fn parse_hospitals(bytes: &[u8]) -> Result<(Vec<Hospital>, Vec<RowProblem>), CsvError> {
     let decoded = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(decoded.delimiter)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
+    let mut reader = decoded.reader();
     let mut problems = Vec::new();
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|s| s.trim().to_lowercase()).collect(),

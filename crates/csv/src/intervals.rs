@@ -1,6 +1,7 @@
 //! `code-tables/reference-intervals.csv`: the national reference intervals (WS/T 404, WS/T 405)
 //! by concept, sex and age, read as data so that a corrected table needs no new build.
 
+use crate::text::Columns;
 use crate::{CsvError, decode};
 use huren_core::reference::ReferenceInterval;
 use huren_core::registry::RowProblem;
@@ -13,19 +14,8 @@ pub fn parse_intervals(
     bytes: &[u8],
 ) -> Result<(Vec<ReferenceInterval>, Vec<RowProblem>), CsvError> {
     let decoded = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(decoded.delimiter)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
+    let mut reader = decoded.reader();
     let mut problems = Vec::new();
-    let header: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(|s| s.trim().to_lowercase()).collect(),
-        Err(e) => {
-            problems.push(RowProblem::new(1, None, format!("unreadable header: {e}")));
-            return Ok((Vec::new(), problems));
-        }
-    };
-    let col = |name: &str| header.iter().position(|h| h == name);
     let required = [
         "national_code",
         "sex",
@@ -35,14 +25,9 @@ pub fn parse_intervals(
         "high",
         "unit",
     ];
-    for name in required {
-        if col(name).is_none() {
-            problems.push(RowProblem::new(1, None, format!("missing column `{name}`")));
-        }
-    }
-    if !problems.is_empty() {
+    let Some(columns) = Columns::read(&mut reader, &required, &mut problems) else {
         return Ok((Vec::new(), problems));
-    }
+    };
     let mut rows = Vec::new();
     crate::text::each_record(
         &decoded.text,
@@ -50,12 +35,7 @@ pub fn parse_intervals(
         &mut problems,
         &mut |_| {},
         |line, record, problems| {
-            let cell = |name: &str| {
-                col(name)
-                    .and_then(|i| record.get(i))
-                    .map_or("", str::trim)
-                    .to_owned()
-            };
+            let cell = |name: &str| columns.cell(record, name).to_owned();
             let mut bad = |column: &str, message: String| {
                 problems.push(RowProblem::new(line, Some(column), message));
             };

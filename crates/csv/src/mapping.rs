@@ -70,10 +70,7 @@ pub fn parse_mappings_with_progress(
     progress: &mut dyn FnMut(u64),
 ) -> Result<ParsedMappings, CsvError> {
     let decoded = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(decoded.delimiter)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
+    let mut reader = decoded.reader();
     let mut parsed = ParsedMappings {
         encoding: decoded.encoding,
         ..ParsedMappings::default()

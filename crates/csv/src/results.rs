@@ -148,10 +148,7 @@ pub fn parse_results_with_progress(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<LabResult>, ResultsError> {
     let decoded = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(decoded.delimiter)
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
+    let mut reader = decoded.reader();
     let (index, columns) = header_index(&mut reader).map_err(ResultsError::Header)?;
     let mut problems = Vec::new();
     let mut results = Vec::new();

@@ -13,6 +13,17 @@ pub struct Decoded<'a> {
     pub delimiter: u8,
 }
 
+impl Decoded<'_> {
+    /// A CSV reader over the text, with the sniffed delimiter; rows may differ in length (a
+    /// short row is read and its missing cells reported, not refused whole).
+    pub(crate) fn reader(&self) -> csv::Reader<&[u8]> {
+        csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .flexible(true)
+            .from_reader(self.text.as_bytes())
+    }
+}
+
 /// Decodes `bytes` and sniffs the delimiter from the header line.
 ///
 /// UTF-8 is tried first because a GBK file is almost never valid UTF-8, while ASCII-only files
@@ -108,6 +119,53 @@ pub(crate) fn each_record<R: std::io::Read>(
         }
         let line = record.position().map_or(0, |p| start_line(text, p));
         each(line, &record, problems);
+    }
+}
+
+/// The columns of a file, found by header name (trimmed, lower-cased).
+pub(crate) struct Columns(Vec<String>);
+
+impl Columns {
+    /// Reads the header of `reader`. Every column of `required` that is missing, or an
+    /// unreadable header, is a line-1 problem, and then `None` is returned: no row can be read.
+    pub(crate) fn read<R: std::io::Read>(
+        reader: &mut csv::Reader<R>,
+        required: &[&str],
+        problems: &mut Vec<huren_core::registry::RowProblem>,
+    ) -> Option<Columns> {
+        let columns = match reader.headers() {
+            Ok(h) => Columns(h.iter().map(|s| s.trim().to_lowercase()).collect()),
+            Err(e) => {
+                problems.push(huren_core::registry::RowProblem::new(
+                    1,
+                    None,
+                    format!("unreadable header: {e}"),
+                ));
+                return None;
+            }
+        };
+        let before = problems.len();
+        for name in required {
+            if columns.index(name).is_none() {
+                problems.push(huren_core::registry::RowProblem::new(
+                    1,
+                    None,
+                    format!("missing column `{name}`"),
+                ));
+            }
+        }
+        (problems.len() == before).then_some(columns)
+    }
+
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
+        self.0.iter().position(|h| h == name)
+    }
+
+    /// The trimmed cell of column `name` in `record`, or `""` when the column or cell is absent.
+    pub(crate) fn cell<'r>(&self, record: &'r csv::StringRecord, name: &str) -> &'r str {
+        self.index(name)
+            .and_then(|i| record.get(i))
+            .map_or("", str::trim)
     }
 }
 

@@ -1,0 +1,346 @@
+//! The data the recognition rules read: the recognition catalogue (`catalogue.csv`, and what
+//! admins POST or import) and the allowable total error table (`allowable-error.csv`).
+//!
+//! Items are named by `national_code` or, when that column is absent or blank, by `loinc`;
+//! turning a LOINC code into the national one needs the registry, so it is left to the caller.
+
+use crate::text::{Columns, each_record};
+use crate::{CsvError, decode};
+use huren_core::recognition::{Scope, Tea};
+use huren_core::registry::RowProblem;
+use huren_core::result::Decimal;
+
+/// One catalogue row as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogueRow {
+    pub line: u64,
+    pub scope: Scope,
+    /// The national code, or empty when the row names the item by `loinc` only.
+    pub national_code: String,
+    pub loinc: String,
+    pub validity_days: u32,
+    pub mark: String,
+    pub strict_iqc: bool,
+}
+
+/// One allowable-total-error row as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeaRow {
+    pub line: u64,
+    pub national_code: String,
+    pub loinc: String,
+    pub tea: Tea,
+    /// The UCUM unit of `tea.absolute`, when there is one.
+    pub absolute_unit: String,
+}
+
+/// Reads the header: the `required` columns and at least one of the item columns
+/// (`national_code`, `loinc`); `None` after line-1 problems.
+fn open(
+    reader: &mut csv::Reader<&[u8]>,
+    required: &[&str],
+    problems: &mut Vec<RowProblem>,
+) -> Option<Columns> {
+    let columns = Columns::read(reader, required, problems)?;
+    if columns.index("national_code").is_none() && columns.index("loinc").is_none() {
+        problems.push(RowProblem::new(
+            1,
+            None,
+            "missing column `national_code` (or `loinc`)",
+        ));
+        return None;
+    }
+    Some(columns)
+}
+
+/// The row's `(national_code, loinc)`; a row with neither is a problem.
+fn item(
+    columns: &Columns,
+    record: &csv::StringRecord,
+    bad: &mut dyn FnMut(&str, String),
+) -> (String, String) {
+    let national = columns.cell(record, "national_code").to_owned();
+    let loinc = columns.cell(record, "loinc").to_owned();
+    if national.is_empty() && loinc.is_empty() {
+        bad(
+            "national_code",
+            "the row names no item: national_code or loinc is required".to_owned(),
+        );
+    }
+    (national, loinc)
+}
+
+/// Reads catalogue rows: columns `scope, national_code|loinc, validity_days, mark, strict_iqc`
+/// (by header name; `strict_iqc` may be absent, meaning `false`; others such as `item`,
+/// `source` and `tag` are ignored). Every bad row is reported with its line and column.
+pub fn parse_catalogue(bytes: &[u8]) -> Result<(Vec<CatalogueRow>, Vec<RowProblem>), CsvError> {
+    let decoded = decode(bytes)?;
+    let mut reader = decoded.reader();
+    let mut problems = Vec::new();
+    let Some(columns) = open(
+        &mut reader,
+        &["scope", "validity_days", "mark"],
+        &mut problems,
+    ) else {
+        return Ok((Vec::new(), problems));
+    };
+    let rows = rows(
+        &decoded.text,
+        &mut reader,
+        &mut problems,
+        |line, record, bad| {
+            let scope = Scope::parse(columns.cell(record, "scope"))
+                .map_err(|m| bad("scope", m))
+                .ok();
+            let (national_code, loinc) = item(&columns, record, bad);
+            let days = columns.cell(record, "validity_days");
+            let validity_days = match days.parse::<u32>() {
+                Ok(d) if d >= 1 => Some(d),
+                _ => {
+                    bad(
+                        "validity_days",
+                        format!("`{days}` is not a whole number of days (1 or more)"),
+                    );
+                    None
+                }
+            };
+            let mark = columns.cell(record, "mark").to_owned();
+            if mark.is_empty() {
+                bad("mark", "the mark is empty (e.g. HR, 鄂HR)".to_owned());
+            }
+            let strict = columns.cell(record, "strict_iqc");
+            let strict_iqc = parse_bool(strict).unwrap_or_else(|| {
+                bad("strict_iqc", format!("`{strict}` is not true or false"));
+                false
+            });
+            Some(CatalogueRow {
+                line,
+                scope: scope?,
+                national_code,
+                loinc,
+                validity_days: validity_days?,
+                mark,
+                strict_iqc,
+            })
+        },
+    );
+    Ok((rows, problems))
+}
+
+/// Reads allowable-total-error rows: columns `national_code|loinc, tea_percent, tea_absolute,
+/// tea_unit` (at least one limit per row; `tea_unit` required with `tea_absolute`).
+pub fn parse_allowable_error(bytes: &[u8]) -> Result<(Vec<TeaRow>, Vec<RowProblem>), CsvError> {
+    let decoded = decode(bytes)?;
+    let mut reader = decoded.reader();
+    let mut problems = Vec::new();
+    let Some(columns) = open(&mut reader, &["tea_percent"], &mut problems) else {
+        return Ok((Vec::new(), problems));
+    };
+    let rows = rows(
+        &decoded.text,
+        &mut reader,
+        &mut problems,
+        |line, record, bad| {
+            let (national_code, loinc) = item(&columns, record, bad);
+            let mut limit = |column: &str| -> Option<f64> {
+                let text = columns.cell(record, column);
+                if text.is_empty() {
+                    return None;
+                }
+                match Decimal::parse(text).map(|d| d.value()) {
+                    Some(v) if v > 0.0 => Some(v),
+                    _ => {
+                        bad(column, format!("`{text}` is not a positive number"));
+                        None
+                    }
+                }
+            };
+            let tea = Tea {
+                percent: limit("tea_percent"),
+                absolute: limit("tea_absolute"),
+            };
+            let absolute_unit = columns.cell(record, "tea_unit").to_owned();
+            let blank = |column: &str| columns.cell(record, column).is_empty();
+            if blank("tea_percent") && blank("tea_absolute") {
+                bad(
+                    "tea_percent",
+                    "the row gives no limit: tea_percent or tea_absolute is required".to_owned(),
+                );
+            } else if tea.absolute.is_some() && absolute_unit.is_empty() {
+                bad(
+                    "tea_unit",
+                    "tea_absolute needs its unit in tea_unit".to_owned(),
+                );
+            }
+            Some(TeaRow {
+                line,
+                national_code,
+                loinc,
+                tea,
+                absolute_unit,
+            })
+        },
+    );
+    Ok((rows, problems))
+}
+
+/// Calls `parse` for every non-blank record with a `bad(column, message)` reporter, and keeps
+/// what it returns only when it reported nothing for that row.
+fn rows<T>(
+    text: &str,
+    reader: &mut csv::Reader<&[u8]>,
+    problems: &mut Vec<RowProblem>,
+    mut parse: impl FnMut(u64, &csv::StringRecord, &mut dyn FnMut(&str, String)) -> Option<T>,
+) -> Vec<T> {
+    let mut rows = Vec::new();
+    each_record(
+        text,
+        reader,
+        problems,
+        &mut |_| {},
+        |line, record, problems| {
+            let before = problems.len();
+            let mut bad = |column: &str, message: String| {
+                problems.push(RowProblem::new(line, Some(column), message));
+            };
+            let row = parse(line, record, &mut bad);
+            if problems.len() == before {
+                rows.extend(row);
+            }
+        },
+    );
+    rows
+}
+
+/// `true`/`false` as curators write them in Excel: also `yes`/`no`, `1`/`0`, `是`/`否`; blank is
+/// `false`.
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" | "是" => Some(true),
+        "false" | "no" | "n" | "0" | "否" | "" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huren_core::code::check_national_code;
+
+    #[test]
+    fn reads_the_shipped_catalogue() {
+        let bytes = include_bytes!("../../../code-tables/catalogue.csv");
+        let (rows, problems) = parse_catalogue(bytes).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(rows.len(), 70);
+        for r in &rows {
+            assert!(check_national_code(&r.national_code).is_ok(), "{r:?}");
+        }
+        let glucose = rows
+            .iter()
+            .find(|r| r.scope == Scope::Province("420000".into()) && r.loinc == "14749-6")
+            .unwrap();
+        assert_eq!(
+            (
+                glucose.validity_days,
+                glucose.mark.as_str(),
+                glucose.strict_iqc
+            ),
+            (30, "鄂HR", false)
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r.scope == Scope::Alliance("jjjl".into()) && r.mark == "HR")
+        );
+    }
+
+    #[test]
+    fn reads_the_shipped_allowable_error_table() {
+        let bytes = include_bytes!("../../../code-tables/allowable-error.csv");
+        let (rows, problems) = parse_allowable_error(bytes).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(rows.len(), 66);
+        let k = rows.iter().find(|r| r.loinc == "2823-3").unwrap();
+        assert_eq!(k.tea.percent, Some(6.0));
+        let li = rows
+            .iter()
+            .find(|r| r.national_code == "9000110-8")
+            .unwrap();
+        assert_eq!(
+            (li.tea.percent, li.tea.absolute, li.absolute_unit.as_str()),
+            (Some(20.0), Some(0.3), "mmol/L")
+        );
+        let ph = rows
+            .iter()
+            .find(|r| r.national_code == "9000120-7")
+            .unwrap();
+        assert_eq!((ph.tea.percent, ph.tea.absolute), (None, Some(0.04)));
+    }
+
+    #[test]
+    fn bad_catalogue_rows_name_their_line_and_column() {
+        let csv = "scope,loinc,validity_days,mark,strict_iqc\n\
+                   420000,14749-6,30,鄂HR,false\n\
+                   420102,14749-6,30,鄂HR,false\n\
+                   420000,,30,鄂HR,false\n\
+                   420000,14749-6,0,鄂HR,false\n\
+                   420000,14749-6,7,,maybe\n\
+                   \n\
+                   wh-east,2823-3,7,HR,是\n";
+        let (rows, problems) = parse_catalogue(csv.as_bytes()).unwrap();
+        let found: Vec<(u64, Option<&str>)> = problems
+            .iter()
+            .map(|p| (p.line, p.column.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (3, Some("scope")),
+                (4, Some("national_code")),
+                (5, Some("validity_days")),
+                (6, Some("mark")),
+                (6, Some("strict_iqc")),
+            ]
+        );
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].line, 8);
+        assert!(rows[1].strict_iqc);
+        assert_eq!(rows[1].scope, Scope::Alliance("wh-east".into()));
+    }
+
+    #[test]
+    fn missing_columns_are_reported_on_line_one() {
+        let (rows, problems) = parse_catalogue(b"scope,mark\n420000,HR\n").unwrap();
+        assert!(rows.is_empty());
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(messages, ["missing column `validity_days`"]);
+        let (_, problems) = parse_catalogue(b"scope,validity_days,mark\n").unwrap();
+        assert_eq!(
+            problems[0].message,
+            "missing column `national_code` (or `loinc`)"
+        );
+    }
+
+    #[test]
+    fn bad_allowable_error_rows() {
+        let csv = "national_code,tea_percent,tea_absolute,tea_unit\n\
+                   9000052-2,6,,\n\
+                   9000053-0,,,\n\
+                   9000110-8,20,0.3,\n\
+                   9000054-8,-4,,\n";
+        let (rows, problems) = parse_allowable_error(csv.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 1);
+        let found: Vec<(u64, Option<&str>)> = problems
+            .iter()
+            .map(|p| (p.line, p.column.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (3, Some("tea_percent")),
+                (4, Some("tea_unit")),
+                (5, Some("tea_percent"))
+            ]
+        );
+    }
+}
