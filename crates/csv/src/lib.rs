@@ -11,13 +11,15 @@ pub mod code_table;
 pub mod hospitals;
 pub mod intervals;
 pub mod mapping;
+pub mod quality;
 pub mod recognition;
 pub mod results;
 pub mod text;
 
 pub use code_table::{CodeTable, CodeTableFormat, parse_code_table};
 pub use mapping::{MAPPING_COLUMNS, ParsedMappings, parse_mappings, write_mappings};
-pub use recognition::{CatalogueRow, TeaRow, parse_allowable_error, parse_catalogue};
+pub use quality::{EqaRow, IqcRow, parse_eqa, parse_iqc};
+pub use recognition::{CatalogueRow, ItemRef, TeaRow, parse_allowable_error, parse_catalogue};
 pub use results::{RESULT_COLUMNS, ResultsError, ResultsOptions, parse_results};
 pub use text::{Decoded, decode};
 

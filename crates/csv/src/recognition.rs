@@ -34,23 +34,66 @@ pub struct TeaRow {
     pub absolute_unit: String,
 }
 
-/// Reads the header: the `required` columns and at least one of the item columns
-/// (`national_code`, `loinc`); `None` after line-1 problems.
+/// The columns that name an item, in the order they are tried.
+pub(crate) const ITEM_COLUMNS: [&str; 3] = ["national_code", "loinc", "local_code"];
+
+/// An item as a row names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemRef {
+    National(String),
+    Loinc(String),
+    /// The laboratory's own code, resolved through its approved mappings.
+    Local(String),
+}
+
+/// Reads the header: the `required` columns and at least one of `items` (a prefix of
+/// [`ITEM_COLUMNS`]); `None` after line-1 problems.
 fn open(
     reader: &mut csv::Reader<&[u8]>,
     required: &[&str],
+    items: &[&str],
     problems: &mut Vec<RowProblem>,
 ) -> Option<Columns> {
     let columns = Columns::read(reader, required, problems)?;
-    if columns.index("national_code").is_none() && columns.index("loinc").is_none() {
+    if items.iter().all(|c| columns.index(c).is_none()) {
+        let others: Vec<String> = items[1..].iter().map(|c| format!("`{c}`")).collect();
         problems.push(RowProblem::new(
             1,
             None,
-            "missing column `national_code` (or `loinc`)",
+            format!(
+                "missing column `{}` (or {})",
+                items[0],
+                others.join(", or ")
+            ),
         ));
         return None;
     }
     Some(columns)
+}
+
+/// The first item column the row fills; a row with none is a problem.
+pub(crate) fn item_ref(
+    columns: &Columns,
+    record: &csv::StringRecord,
+    bad: &mut dyn FnMut(&str, String),
+) -> Option<ItemRef> {
+    let cell = |c: &str| columns.cell(record, c).to_owned();
+    let item = [
+        ItemRef::National(cell("national_code")),
+        ItemRef::Loinc(cell("loinc")),
+        ItemRef::Local(cell("local_code")),
+    ]
+    .into_iter()
+    .find(|i| match i {
+        ItemRef::National(c) | ItemRef::Loinc(c) | ItemRef::Local(c) => !c.is_empty(),
+    });
+    if item.is_none() {
+        bad(
+            "national_code",
+            "the row names no item: national_code, loinc or local_code is required".to_owned(),
+        );
+    }
+    item
 }
 
 /// The row's `(national_code, loinc)`; a row with neither is a problem.
@@ -74,25 +117,15 @@ fn item(
 /// (by header name; `strict_iqc` may be absent, meaning `false`; others such as `item`,
 /// `source` and `tag` are ignored). Every bad row is reported with its line and column.
 pub fn parse_catalogue(bytes: &[u8]) -> Result<(Vec<CatalogueRow>, Vec<RowProblem>), CsvError> {
-    let decoded = decode(bytes)?;
-    let mut reader = decoded.reader();
-    let mut problems = Vec::new();
-    let Some(columns) = open(
-        &mut reader,
+    read_table(
+        bytes,
         &["scope", "validity_days", "mark"],
-        &mut problems,
-    ) else {
-        return Ok((Vec::new(), problems));
-    };
-    let rows = rows(
-        &decoded.text,
-        &mut reader,
-        &mut problems,
-        |line, record, bad| {
+        &ITEM_COLUMNS[..2],
+        &mut |columns, line, record, bad| {
             let scope = Scope::parse(columns.cell(record, "scope"))
                 .map_err(|m| bad("scope", m))
                 .ok();
-            let (national_code, loinc) = item(&columns, record, bad);
+            let (national_code, loinc) = item(columns, record, bad);
             let days = columns.cell(record, "validity_days");
             let validity_days = match days.parse::<u32>() {
                 Ok(d) if d >= 1 => Some(d),
@@ -123,25 +156,18 @@ pub fn parse_catalogue(bytes: &[u8]) -> Result<(Vec<CatalogueRow>, Vec<RowProble
                 strict_iqc,
             })
         },
-    );
-    Ok((rows, problems))
+    )
 }
 
 /// Reads allowable-total-error rows: columns `national_code|loinc, tea_percent, tea_absolute,
 /// tea_unit` (at least one limit per row; `tea_unit` required with `tea_absolute`).
 pub fn parse_allowable_error(bytes: &[u8]) -> Result<(Vec<TeaRow>, Vec<RowProblem>), CsvError> {
-    let decoded = decode(bytes)?;
-    let mut reader = decoded.reader();
-    let mut problems = Vec::new();
-    let Some(columns) = open(&mut reader, &["tea_percent"], &mut problems) else {
-        return Ok((Vec::new(), problems));
-    };
-    let rows = rows(
-        &decoded.text,
-        &mut reader,
-        &mut problems,
-        |line, record, bad| {
-            let (national_code, loinc) = item(&columns, record, bad);
+    read_table(
+        bytes,
+        &["tea_percent"],
+        &ITEM_COLUMNS[..2],
+        &mut |columns, line, record, bad| {
+            let (national_code, loinc) = item(columns, record, bad);
             let mut limit = |column: &str| -> Option<f64> {
                 let text = columns.cell(record, column);
                 if text.is_empty() {
@@ -180,41 +206,52 @@ pub fn parse_allowable_error(bytes: &[u8]) -> Result<(Vec<TeaRow>, Vec<RowProble
                 absolute_unit,
             })
         },
-    );
-    Ok((rows, problems))
+    )
 }
 
-/// Calls `parse` for every non-blank record with a `bad(column, message)` reporter, and keeps
-/// what it returns only when it reported nothing for that row.
-fn rows<T>(
-    text: &str,
-    reader: &mut csv::Reader<&[u8]>,
-    problems: &mut Vec<RowProblem>,
-    mut parse: impl FnMut(u64, &csv::StringRecord, &mut dyn FnMut(&str, String)) -> Option<T>,
-) -> Vec<T> {
+/// The parser of one row: given the columns, the row's line and record, and a
+/// `bad(column, message)` reporter, the row's value (`None` when it cannot be built).
+pub(crate) type RowParser<'p, T> =
+    dyn FnMut(&Columns, u64, &csv::StringRecord, &mut dyn FnMut(&str, String)) -> Option<T> + 'p;
+
+/// Reads a whole table: decodes `bytes`, checks the header for the `required` columns and one
+/// of the `items` columns, then calls `parse` for every non-blank record. A row's value is kept
+/// only when `parse` reported nothing for it; every problem is returned with its line.
+pub(crate) fn read_table<T>(
+    bytes: &[u8],
+    required: &[&str],
+    items: &[&str],
+    parse: &mut RowParser<'_, T>,
+) -> Result<(Vec<T>, Vec<RowProblem>), CsvError> {
+    let decoded = decode(bytes)?;
+    let mut reader = decoded.reader();
+    let mut problems = Vec::new();
+    let Some(columns) = open(&mut reader, required, items, &mut problems) else {
+        return Ok((Vec::new(), problems));
+    };
     let mut rows = Vec::new();
     each_record(
-        text,
-        reader,
-        problems,
+        &decoded.text,
+        &mut reader,
+        &mut problems,
         &mut |_| {},
         |line, record, problems| {
             let before = problems.len();
             let mut bad = |column: &str, message: String| {
                 problems.push(RowProblem::new(line, Some(column), message));
             };
-            let row = parse(line, record, &mut bad);
+            let row = parse(&columns, line, record, &mut bad);
             if problems.len() == before {
                 rows.extend(row);
             }
         },
     );
-    rows
+    Ok((rows, problems))
 }
 
 /// `true`/`false` as curators write them in Excel: also `yes`/`no`, `1`/`0`, `是`/`否`; blank is
 /// `false`.
-fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s.to_ascii_lowercase().as_str() {
         "true" | "yes" | "y" | "1" | "是" => Some(true),
         "false" | "no" | "n" | "0" | "否" | "" => Some(false),
