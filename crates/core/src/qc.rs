@@ -6,4 +6,7 @@ pub mod eqa;
 pub mod westgard;
 
 pub use eqa::{EqaAssessment, EqaEvent, EqaPolicy};
-pub use westgard::{Action, ControlObservation, Rule, RuleKind, RuleSet, RunStatus, evaluate};
+pub use westgard::{
+    Action, ControlObservation, DayStatus, Rule, RuleKind, RuleSet, RunStatus, day_of,
+    day_statuses, evaluate,
+};

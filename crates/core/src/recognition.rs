@@ -213,6 +213,31 @@ pub fn compare_intervals(
     IntervalCheck::Agrees
 }
 
+/// The reference-interval condition from what is known of the item: the lab's interval
+/// (canonical unit), whether the lab declared it harmonized, the national interval for the
+/// patient's sex and age (same unit), and the item's TEa.
+#[must_use]
+pub fn interval_condition(
+    lab: Option<(Option<f64>, Option<f64>)>,
+    harmonized: bool,
+    national: Option<(Option<f64>, Option<f64>)>,
+    tea: Option<&Tea>,
+) -> IntervalCheck {
+    let Some(national) = national else {
+        return IntervalCheck::NoNationalInterval;
+    };
+    if harmonized {
+        return IntervalCheck::Harmonized;
+    }
+    let Some(lab) = lab else {
+        return IntervalCheck::NoLabInterval;
+    };
+    match tea {
+        Some(tea) => compare_intervals(lab, national, tea),
+        None => IntervalCheck::NoTea,
+    }
+}
+
 /// How the result's national code was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MappingUse {

@@ -390,6 +390,57 @@ pub fn evaluate(observations: &[ControlObservation], rules: &RuleSet) -> Vec<Run
         .collect()
 }
 
+/// Seconds in a day, and China time's offset from UTC: a laboratory's day starts at 00:00
+/// +08:00.
+const DAY_SECONDS: i64 = 86_400;
+
+/// The day (days since 1970-01-01) of a time in seconds, in a zone `offset_minutes` from UTC.
+#[must_use]
+pub fn day_of(run_at: i64, offset_minutes: i32) -> i64 {
+    (run_at + i64::from(offset_minutes) * 60).div_euclid(DAY_SECONDS)
+}
+
+/// The IQC verdict of one analysis day: the worst of its runs, and every rule that fired in
+/// any of them (each name once, in the order first seen).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayStatus {
+    /// Days since 1970-01-01, in the laboratory's zone.
+    pub day: i64,
+    pub runs: usize,
+    /// `None` when no rule fired in any run of the day.
+    pub worst: Option<Action>,
+    /// The rules that fired with the worst action.
+    pub rules: Vec<String>,
+}
+
+/// Groups run verdicts by analysis day (in a zone `offset_minutes` from UTC; China is 480),
+/// oldest day first. A day with one rejected run is rejected: its patient results cannot be
+/// told apart by run once reported.
+#[must_use]
+pub fn day_statuses(runs: &[RunStatus], offset_minutes: i32) -> Vec<DayStatus> {
+    let mut days: BTreeMap<i64, DayStatus> = BTreeMap::new();
+    for run in runs {
+        let day = day_of(run.run_at, offset_minutes);
+        let d = days.entry(day).or_insert_with(|| DayStatus {
+            day,
+            runs: 0,
+            worst: None,
+            rules: Vec::new(),
+        });
+        d.runs += 1;
+        if run.worst > d.worst {
+            d.worst = run.worst;
+            d.rules.clear();
+        }
+        for f in run.fired.iter().filter(|f| Some(f.action) == d.worst) {
+            if !d.rules.contains(&f.rule) {
+                d.rules.push(f.rule.clone());
+            }
+        }
+    }
+    days.into_values().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,5 +661,34 @@ mod tests {
             RuleSet::parse(&RuleSet::n3().to_string()).unwrap(),
             RuleSet::n3()
         );
+    }
+
+    #[test]
+    fn days_take_their_worst_run_in_china_time() {
+        // Runs at 00:30 and 09:00 on 2026-11-20 and 09:00 the next day, China time: two China
+        // days, but three UTC days (00:30+08:00 is still 2026-11-19 in UTC).
+        let day_start = 1_795_104_000; // 2026-11-20T00:00+08:00
+        let runs = evaluate(
+            &obs(&[
+                (day_start + 1800, "1", 2.2),
+                (day_start + 1800, "2", 0.0),
+                (day_start + 9 * 3600, "1", 2.5),
+                (day_start + 9 * 3600, "2", 0.1),
+                (day_start + 33 * 3600, "1", 0.2),
+                (day_start + 33 * 3600, "2", -0.3),
+            ]),
+            &RuleSet::classic(),
+        );
+        let days = day_statuses(&runs, 480);
+        assert_eq!(days.len(), 2);
+        assert_eq!(day_of(day_start + 1800, 480), days[0].day);
+        assert_eq!(days[0].day, 20_777);
+        assert_eq!(
+            (days[0].runs, days[0].worst, days[0].rules.as_slice()),
+            (2, Some(Action::Reject), &["2-2s".to_owned()][..])
+        );
+        assert_eq!((days[1].runs, days[1].worst), (1, None));
+        assert!(days[1].rules.is_empty());
+        assert_eq!(day_statuses(&runs, 0).len(), 3);
     }
 }

@@ -530,3 +530,37 @@ fn scopes_parse() {
     assert!(Scope::parse("wh east").is_err());
     assert_eq!(Scope::City("420100".into()).to_string(), "420100");
 }
+
+#[test]
+fn the_interval_condition_from_what_is_known() {
+    let tea = Tea {
+        percent: Some(7.0),
+        absolute: None,
+    };
+    let national = Some((Some(3.9), Some(6.1)));
+    let lab = Some((Some(3.9), Some(6.2)));
+    assert_eq!(
+        interval_condition(lab, false, None, Some(&tea)),
+        IntervalCheck::NoNationalInterval
+    );
+    assert_eq!(
+        interval_condition(None, true, national, None),
+        IntervalCheck::Harmonized
+    );
+    assert_eq!(
+        interval_condition(None, false, national, Some(&tea)),
+        IntervalCheck::NoLabInterval
+    );
+    assert_eq!(
+        interval_condition(lab, false, national, None),
+        IntervalCheck::NoTea
+    );
+    assert_eq!(
+        interval_condition(lab, false, national, Some(&tea)),
+        IntervalCheck::Agrees
+    );
+    assert!(matches!(
+        interval_condition(Some((Some(3.5), Some(6.1))), false, national, Some(&tea)),
+        IntervalCheck::Disagrees { bound: "low", .. }
+    ));
+}
