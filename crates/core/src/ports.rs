@@ -7,6 +7,8 @@ use crate::mapping::{Hospital, HospitalId, Mapping, MappingChange};
 use crate::observation::{
     ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
 };
+use crate::qc::{ControlObservation, EqaEvent};
+use crate::recognition::CatalogueEntry;
 
 /// A failure of an adapter behind a port. Outcomes that are answers (an unknown code, a failed
 /// validation) are values, never this error.
@@ -149,6 +151,44 @@ pub trait ObservationStore: Send + Sync {
 
     /// The hospital's unmapped queue, most recently seen first.
     fn unmapped_codes(&self, hospital: &HospitalId) -> Result<Vec<UnmappedCode>, PortError>;
+}
+
+/// Durable storage of laboratory quality data (per hospital and national code) and of the
+/// recognition catalogue. Writes are upserts in one transaction: a resent EQA event (same
+/// program and event), control observation (same run and material) or catalogue entry (same
+/// scope and item) replaces the stored one.
+pub trait QualityStore: Send + Sync {
+    /// Stores EQA events, each with its item's national code; returns how many were written.
+    fn put_eqa_events(
+        &self,
+        hospital: &HospitalId,
+        events: &[(String, EqaEvent)],
+    ) -> Result<usize, PortError>;
+    /// The hospital's EQA events for one item, oldest first.
+    fn eqa_events(
+        &self,
+        hospital: &HospitalId,
+        national_code: &str,
+    ) -> Result<Vec<EqaEvent>, PortError>;
+    /// Stores control observations, each with its item's national code.
+    fn put_iqc_observations(
+        &self,
+        hospital: &HospitalId,
+        observations: &[(String, ControlObservation)],
+    ) -> Result<usize, PortError>;
+    /// The hospital's control observations for one item with `from <= run_at < to` (seconds),
+    /// oldest first.
+    fn iqc_observations(
+        &self,
+        hospital: &HospitalId,
+        national_code: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ControlObservation>, PortError>;
+    /// Adds or replaces catalogue entries.
+    fn put_catalogue(&self, entries: &[CatalogueEntry]) -> Result<usize, PortError>;
+    /// The whole catalogue, by national code then scope.
+    fn catalogue(&self) -> Result<Vec<CatalogueEntry>, PortError>;
 }
 
 /// Everything the service stores, behind one object: the ports together.

@@ -1,5 +1,6 @@
 //! Storage for huren on SQLite (bundled, WAL) and PostgreSQL through diesel. Implements core's
-//! [`RegistryStore`], [`HospitalStore`] and [`MappingStore`] ports.
+//! [`RegistryStore`], [`HospitalStore`], [`MappingStore`], [`ObservationStore`] and
+//! [`huren_core::ports::QualityStore`] ports.
 //!
 //! Architecture invariants:
 //! - SQL lives here and nowhere else. Callers see core's domain values, never rows.
@@ -186,6 +187,7 @@ macro_rules! with_conn {
 pub(crate) use with_conn;
 
 mod observations;
+mod quality;
 
 /// Sets the pragmas every SQLite connection needs: WAL for concurrent readers, a busy timeout
 /// instead of immediate `SQLITE_BUSY` errors, enforced foreign keys, and a 64 MiB page cache

@@ -139,6 +139,41 @@ diesel::table! {
 
 diesel::joinable!(concepts -> releases (release_id));
 diesel::joinable!(observation_subjects -> observations (observation_id));
+diesel::table! {
+    eqa_events (hospital_id, national_code, program, event) {
+        hospital_id -> Text,
+        national_code -> Text,
+        program -> Text,
+        event -> Text,
+        event_date -> BigInt,
+        samples -> Integer,
+        acceptable -> Integer,
+        passed -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    iqc_observations (hospital_id, national_code, run_at, control_level) {
+        hospital_id -> Text,
+        national_code -> Text,
+        run_at -> BigInt,
+        control_level -> Text,
+        value -> Double,
+        target_mean -> Double,
+        target_sd -> Double,
+    }
+}
+
+diesel::table! {
+    catalogue (scope, national_code) {
+        scope -> Text,
+        national_code -> Text,
+        validity_days -> Integer,
+        mark -> Text,
+        strict_iqc -> Bool,
+    }
+}
+
 diesel::joinable!(mappings -> hospitals (hospital_id));
 diesel::joinable!(mapping_history -> hospitals (hospital_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -150,5 +185,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     observations,
     observation_subjects,
     observation_history,
-    unmapped_codes
+    unmapped_codes,
+    eqa_events,
+    iqc_observations,
+    catalogue
 );

@@ -2,6 +2,7 @@
 //! integration test binary of this crate (each binary links the whole store).
 
 mod observations;
+mod quality;
 
 use huren_core::mapping::{LocalTerm, MappingChange};
 use huren_core::ports::{HospitalStore, MappingStore, PortError, RegistryStore};

@@ -9,7 +9,7 @@ use huren_core::{Hospital, HospitalId};
 use huren_store::Store;
 use huren_testkit::TestDb;
 
-fn each_db(test: impl Fn(&TestDb, &Store)) {
+pub(crate) fn each_db(test: impl Fn(&TestDb, &Store)) {
     for db in TestDb::all() {
         let store = Store::connect(db.url()).unwrap();
         store.migrate().unwrap();
@@ -28,7 +28,7 @@ fn each_db(test: impl Fn(&TestDb, &Store)) {
     }
 }
 
-fn hid(id: &str) -> HospitalId {
+pub(crate) fn hid(id: &str) -> HospitalId {
     HospitalId::parse(id).unwrap()
 }
 
