@@ -12,6 +12,7 @@ pub mod error;
 pub mod ingest;
 pub mod mapping_import;
 mod params;
+pub mod quality_import;
 mod routes;
 mod state;
 

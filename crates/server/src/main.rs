@@ -9,6 +9,7 @@ use huren::config::{Secret, Settings, jwt_secret};
 use huren::registry_ops::{ImportOutcome, import_codes};
 use huren_core::CodeSystem;
 use huren_http::Role;
+use huren_http::quality_import::QualityKind;
 use huren_store::Store;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -136,6 +137,33 @@ enum ImportCommand {
     },
     /// Create or update hospitals from a CSV file (id,name,province,city,level).
     Hospitals {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Import the recognition catalogue (scope, national_code or loinc, validity_days, mark,
+    /// strict_iqc): entries are added or replaced.
+    Catalogue {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Import a laboratory's EQA events (室间质评): national_code, loinc or local_code, program,
+    /// event, event_date, samples, acceptable, passed.
+    Eqa {
+        /// The laboratory the events belong to.
+        #[arg(long)]
+        hospital: String,
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Import a laboratory's IQC control results (室内质控): national_code, loinc or local_code,
+    /// run_at, control_level, value, target_mean, target_sd.
+    Iqc {
+        /// The laboratory the control results belong to.
+        #[arg(long)]
+        hospital: String,
         file: PathBuf,
         #[command(flatten)]
         db: DbArgs,
@@ -287,6 +315,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import {
             what: ImportCommand::Hospitals { file, db },
         } => import_hospitals(&file, &db),
+        Command::Import {
+            what: ImportCommand::Catalogue { file, db },
+        } => import_quality(None, &file, &db),
+        Command::Import {
+            what: ImportCommand::Eqa { hospital, file, db },
+        } => import_quality(Some((QualityKind::Eqa, &hospital)), &file, &db),
+        Command::Import {
+            what: ImportCommand::Iqc { hospital, file, db },
+        } => import_quality(Some((QualityKind::Iqc, &hospital)), &file, &db),
         Command::Import {
             what:
                 ImportCommand::Mappings {
@@ -546,12 +583,7 @@ fn import_mappings(
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     bar.finish_and_clear();
-    for p in &report.problems {
-        match &p.column {
-            Some(c) => eprintln!("{}:{}: {c}: {}", file.display(), p.line, p.message),
-            None => eprintln!("{}:{}: {}", file.display(), p.line, p.message),
-        }
-    }
+    print_problems(file, &report.problems);
     let verb = if report.written {
         "imported"
     } else {
@@ -576,5 +608,56 @@ fn import_mappings(
     if options.dry_run {
         eprintln!("dry run: nothing was written");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every row problem as `FILE:LINE: COLUMN: MESSAGE`, on standard error.
+fn print_problems(file: &std::path::Path, problems: &[huren_http::mapping_import::ProblemReport]) {
+    for p in problems {
+        match &p.column {
+            Some(c) => eprintln!("{}:{}: {c}: {}", file.display(), p.line, p.message),
+            None => eprintln!("{}:{}: {}", file.display(), p.line, p.message),
+        }
+    }
+}
+
+/// `huren import catalogue|eqa|iqc`: the file is checked whole, and written only when no row
+/// has a problem.
+fn import_quality(
+    lab: Option<(QualityKind, &str)>,
+    file: &std::path::Path,
+    db: &DbArgs,
+) -> anyhow::Result<ExitCode> {
+    use huren_core::ports::HospitalStore;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let store = open(db)?;
+    huren::seed::seed_if_empty(&store)?;
+    let registry = huren::registry_ops::load_registry(&store)?;
+    let report = match lab {
+        None => huren_http::quality_import::import_catalogue(&store, &registry, &bytes),
+        Some((kind, hospital)) => {
+            let id = huren_core::HospitalId::parse(hospital)?;
+            anyhow::ensure!(
+                store.hospital(&id)?.is_some(),
+                "no hospital `{id}`: create it first (huren import hospitals FILE, or POST /api/hospitals)"
+            );
+            huren_http::quality_import::import_quality(&store, &registry, &id, kind, &bytes)
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    print_problems(file, &report.problems);
+    if !report.written {
+        eprintln!(
+            "{}: {} problem(s); nothing was written",
+            file.display(),
+            report.problems.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let whose = report
+        .hospital
+        .as_deref()
+        .map_or_else(String::new, |h| format!(" for {h}"));
+    println!("{} {} row(s) imported{whose}", report.rows, report.kind);
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ mod helpers;
 mod mappings;
 mod mllp;
 mod normalize_cli;
+mod quality_cli;
 mod registry;
 mod results;
 mod seed_files;

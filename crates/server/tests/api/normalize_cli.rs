@@ -10,10 +10,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
@@ -26,7 +26,7 @@ impl Run {
     }
 }
 
-fn huren(args: &[&str]) -> Run {
+pub(crate) fn huren(args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_huren"))
         .args(args)
         .env_remove("HUREN_DB")
@@ -42,13 +42,13 @@ fn huren(args: &[&str]) -> Run {
 }
 
 /// A fresh SQLite database with the example hospitals and hosp-a's reviewed mapping table.
-struct Db {
+pub(crate) struct Db {
     dir: tempfile::TempDir,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Db {
-    fn new() -> Db {
+    pub(crate) fn new() -> Db {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("huren.db").display());
         let mappings = repo_root().join("mappings");
@@ -77,7 +77,7 @@ impl Db {
         Db { dir, url }
     }
 
-    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+    pub(crate) fn file(&self, name: &str, content: &[u8]) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::write(&path, content).unwrap();
         path
