@@ -192,9 +192,15 @@ pub trait QualityStore: Send + Sync {
 }
 
 /// Everything the service stores, behind one object: the ports together.
-pub trait Storage: RegistryStore + HospitalStore + MappingStore + ObservationStore {}
+pub trait Storage:
+    RegistryStore + HospitalStore + MappingStore + ObservationStore + QualityStore
+{
+}
 
-impl<T: RegistryStore + HospitalStore + MappingStore + ObservationStore> Storage for T {}
+impl<T: RegistryStore + HospitalStore + MappingStore + ObservationStore + QualityStore> Storage
+    for T
+{
+}
 
 /// Why a code was suggested: a stable machine code and a Chinese and an English text.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 mod code_system;
 mod expand;
 mod hospitals;
+mod labs;
 mod lookup;
 mod mappings;
 mod metadata;
@@ -61,6 +62,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/hl7v2", web::post().to(results::hl7v2))
         .route("/api/results/import", web::post().to(results::import_csv))
+        .route("/api/labs/{id}/eqa", web::post().to(labs::eqa))
+        .route("/api/labs/{id}/iqc", web::post().to(labs::iqc))
         .route(
             "/api/hospitals/{id}/unmapped",
             web::get().to(results::unmapped),

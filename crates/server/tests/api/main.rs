@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod golden;
 mod helpers;
+mod labs;
 mod mappings;
 mod mllp;
 mod normalize_cli;

@@ -1,0 +1,81 @@
+//! `POST /api/labs/{hospital}/eqa|iqc`: a laboratory's quality data over HTTP, on SQLite and
+//! PostgreSQL: who may send it, and a file with bad rows answered row by row, nothing written.
+
+use crate::helpers::apps;
+use huren_core::HospitalId;
+use huren_core::ports::QualityStore;
+use huren_testkit::token;
+
+const EQA: &str = "loinc,program,event,event_date,samples,acceptable\n\
+                   14749-6,NCCL,2026-1,2026-03-15,5,5\n\
+                   14749-6,NCCL,2026-2,2026-09-01,5,4\n";
+
+#[test]
+fn a_labs_qc_users_send_its_quality_data() {
+    for app in apps() {
+        app.create_example_hospitals();
+        let qc = token("qc", Some("hosp-a"));
+        let a = app.post_as("/api/labs/hosp-a/eqa", &qc, "text/csv", EQA.as_bytes());
+        assert_eq!(a.status, 200, "{:#}", a.body);
+        assert_eq!(
+            (
+                a.body["kind"].as_str(),
+                a.body["rows"].as_u64(),
+                a.body["written"].as_bool()
+            ),
+            (Some("eqa"), Some(2), Some(true)),
+            "{:#}",
+            a.body
+        );
+        let stored = huren_store::Store::connect(app.db.url())
+            .unwrap()
+            .eqa_events(&HospitalId::parse("hosp-a").unwrap(), "9000033-2")
+            .unwrap();
+        assert_eq!(stored.len(), 2);
+
+        let iqc = "national_code,run_at,control_level,value,target_mean,target_sd\n\
+                   9000033-2,2026-11-20T08:12:00+08:00,1,5.62,5.50,0.12\n";
+        let a = app.post_as("/api/labs/hosp-a/iqc", &qc, "text/csv", iqc.as_bytes());
+        assert_eq!(a.status, 200, "{:#}", a.body);
+
+        // Another lab's qc user, a curator, a clinician: refused.
+        for bearer in [
+            token("qc", Some("hosp-b")),
+            token("curator", Some("hosp-a")),
+            token("clinician", Some("hosp-a")),
+        ] {
+            let a = app.post_as("/api/labs/hosp-a/eqa", &bearer, "text/csv", EQA.as_bytes());
+            a.outcome(403, "forbidden");
+        }
+        // An admin may; an unknown lab is a 404.
+        let admin = token("admin", None);
+        let a = app.post_as("/api/labs/hosp-b/eqa", &admin, "text/csv", EQA.as_bytes());
+        assert_eq!(a.status, 200, "{:#}", a.body);
+        let a = app.post_as("/api/labs/nowhere/eqa", &admin, "text/csv", EQA.as_bytes());
+        a.outcome(404, "not-found");
+    }
+}
+
+#[test]
+fn bad_rows_are_answered_by_line_and_nothing_is_written() {
+    for app in apps() {
+        app.create_example_hospitals();
+        let qc = token("qc", Some("hosp-a"));
+        let csv = "national_code,program,event,event_date,samples,acceptable\n\
+                   9000033-2,NCCL,2026-1,2026-03-15,5,5\n\
+                   9000033-2,NCCL,2026-2,not-a-date,5,4\n";
+        let a = app.post_as("/api/labs/hosp-a/eqa", &qc, "text/csv", csv.as_bytes());
+        assert!((400..500).contains(&a.status), "{} {:#}", a.status, a.body);
+        assert_eq!(a.body["resourceType"], "OperationOutcome");
+        let text = a.body.to_string();
+        assert!(text.contains("line 3"), "{text}");
+        assert!(text.contains("event_date"), "{text}");
+        let stored = huren_store::Store::connect(app.db.url())
+            .unwrap()
+            .eqa_events(&HospitalId::parse("hosp-a").unwrap(), "9000033-2")
+            .unwrap();
+        assert!(stored.is_empty());
+        let a = app.post_as("/api/labs/hosp-a/iqc", &qc, "text/csv", b"");
+        a.outcome(400, "invalid");
+    }
+}
