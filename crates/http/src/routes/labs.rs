@@ -1,15 +1,20 @@
 //! A laboratory's quality data: `POST /api/labs/{hospital}/eqa` and `…/iqc` (the lab's `qc`
 //! users, or admins) take the CSV files of `docs/recognition.md`, checked whole and written
-//! all or nothing, as `huren import eqa|iqc` does.
+//! all or nothing, as `huren import eqa|iqc` does; `GET …/iqc/status` evaluates the Westgard
+//! rules for one item and day.
 
-use super::hospitals::{existing, path_id};
+use super::hospitals::{existing, may_read, path_id};
 use super::{State, blocking};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
+use crate::params::Params;
 use crate::quality_import::{QualityKind, QualityReport, import_quality};
-use actix_web::HttpResponse;
 use actix_web::web::{Bytes, Path};
-use huren_core::HospitalId;
+use actix_web::{HttpRequest, HttpResponse};
+use huren_core::observation::fhir_instant_millis;
+use huren_core::qc::{Action, RuleSet, day_of, day_statuses, evaluate};
+use huren_core::{CodeSystem, HospitalId};
+use serde_json::json;
 
 /// Whether `who` may send hospital `id`'s quality data: admins, and that hospital's `qc` users.
 fn may_send_quality(who: &Principal, id: &HospitalId) -> Result<(), ApiError> {
@@ -79,4 +84,101 @@ pub async fn iqc(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     import(who, state, path, body, QualityKind::Iqc).await
+}
+
+/// China time: a laboratory's day starts at 00:00 +08:00.
+const LAB_OFFSET_MINUTES: i32 = 480;
+
+/// How far back the rules look for earlier runs: `10x` at two controls per run spans five
+/// runs, which at one run a day is five days; thirty days leave room for weekends and
+/// holidays without reading a year of data.
+const LOOKBACK_DAYS: i64 = 30;
+
+/// `GET /api/labs/{hospital}/iqc/status?code=NATIONAL_OR_LOINC&date=YYYY-MM-DD[&rules=…]`:
+/// the IQC status of one item on one analysis day (that hospital's users, admins): `in-control`,
+/// `warning` or `rejected` with the rules that fired and every run of the day, or `no-data`.
+/// `rules` is a Westgard rule set (`1-2s:warning,1-3s,2-2s,R-4s,4-1s,10x`, the default).
+pub async fn iqc_status(
+    who: Principal,
+    state: State,
+    path: Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(&path)?;
+    may_read(&who, &id)?;
+    existing(&state, &id).await?;
+    let params = Params::from_request(&req, &Bytes::new())?;
+    let code = params.required("code")?.to_owned();
+    let catalog = state.catalog();
+    let national = if catalog
+        .registry
+        .lookup(CodeSystem::National, &code)
+        .is_some()
+    {
+        code.clone()
+    } else {
+        match catalog.registry.national_for_loinc(&code) {
+            [one] => one.clone(),
+            _ => {
+                return Err(ApiError::param(
+                    "code",
+                    format!(
+                        "`{code}` is neither a national code nor a LOINC code with one national code"
+                    ),
+                ));
+            }
+        }
+    };
+    let date = params.required("date")?;
+    let day = fhir_instant_millis(date, LAB_OFFSET_MINUTES)
+        .filter(|_| date.len() == 10)
+        .map(|ms| day_of(ms / 1000, LAB_OFFSET_MINUTES))
+        .ok_or_else(|| ApiError::param("date", format!("`{date}` is not a date (YYYY-MM-DD)")))?;
+    let rules = match params.get("rules")? {
+        None => RuleSet::classic(),
+        Some(r) => RuleSet::parse(r).map_err(|m| ApiError::param("rules", m))?,
+    };
+    // The day's end, and the look-back start, in seconds.
+    let day_start = day * 86_400 - i64::from(LAB_OFFSET_MINUTES) * 60;
+    let (from, to) = (day_start - LOOKBACK_DAYS * 86_400, day_start + 86_400);
+    let store = state.store.clone();
+    let (key, item) = (id.clone(), national.clone());
+    let observations = blocking(move || Ok(store.iqc_observations(&key, &item, from, to)?)).await?;
+    let runs = evaluate(&observations, &rules);
+    let today: Vec<_> = runs
+        .iter()
+        .filter(|r| day_of(r.run_at, LAB_OFFSET_MINUTES) == day)
+        .cloned()
+        .collect();
+    let status = day_statuses(&today, LAB_OFFSET_MINUTES).into_iter().next();
+    let verdict = match status.as_ref().map(|s| s.worst) {
+        None => "no-data",
+        Some(None) => "in-control",
+        Some(Some(Action::Warning)) => "warning",
+        Some(Some(Action::Reject)) => "rejected",
+    };
+    let run_details: Vec<_> = today
+        .iter()
+        .map(|r| {
+            json!({
+                "run_at": r.run_at,
+                "fired": r.fired.iter().map(|f| json!({
+                    "rule": f.rule,
+                    "action": match f.action { Action::Warning => "warning", Action::Reject => "reject" },
+                    "observations": f.observations.iter().map(|(run_at, level, z)| json!({
+                        "run_at": run_at, "level": level, "z": (z * 1000.0).round() / 1000.0,
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "hospital": id.as_str(),
+        "code": national,
+        "date": date,
+        "rules": rules.to_string(),
+        "status": verdict,
+        "fired": status.map(|s| s.rules).unwrap_or_default(),
+        "runs": run_details,
+    })))
 }

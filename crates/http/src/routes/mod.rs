@@ -64,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/results/import", web::post().to(results::import_csv))
         .route("/api/labs/{id}/eqa", web::post().to(labs::eqa))
         .route("/api/labs/{id}/iqc", web::post().to(labs::iqc))
+        .route("/api/labs/{id}/iqc/status", web::get().to(labs::iqc_status))
         .route(
             "/api/hospitals/{id}/unmapped",
             web::get().to(results::unmapped),

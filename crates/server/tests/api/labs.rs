@@ -78,3 +78,57 @@ fn bad_rows_are_answered_by_line_and_nothing_is_written() {
         a.outcome(400, "invalid");
     }
 }
+
+#[test]
+fn iqc_status_per_day_with_the_rule_that_fired() {
+    for app in apps() {
+        app.create_example_hospitals();
+        let qc = token("qc", Some("hosp-a"));
+        // Level 1 at +2.3 SD on the 19th and +2.4 SD on the 20th: 2-2s across runs, charged
+        // to the 20th; the 19th only warns.
+        let iqc = "loinc,run_at,control_level,value,target_mean,target_sd\n\
+                   14749-6,2026-11-19T09:00:00+08:00,1,5.776,5.50,0.12\n\
+                   14749-6,2026-11-19T09:00:00+08:00,2,15.0,15.0,0.3\n\
+                   14749-6,2026-11-20T09:00:00+08:00,1,5.788,5.50,0.12\n\
+                   14749-6,2026-11-20T09:00:00+08:00,2,15.03,15.0,0.3\n\
+                   14749-6,2026-11-20T15:00:00+08:00,1,5.50,5.50,0.12\n\
+                   14749-6,2026-11-20T15:00:00+08:00,2,15.0,15.0,0.3\n";
+        let a = app.post_as("/api/labs/hosp-a/iqc", &qc, "text/csv", iqc.as_bytes());
+        assert_eq!(a.status, 200, "{:#}", a.body);
+        let clinician = token("clinician", Some("hosp-a"));
+        let status = |query: &str| {
+            app.get_as(
+                &format!("/api/labs/hosp-a/iqc/status?{query}"),
+                Some(&clinician),
+            )
+        };
+        let a = status("code=14749-6&date=2026-11-20");
+        assert_eq!(a.status, 200, "{:#}", a.body);
+        assert_eq!(
+            (a.body["code"].as_str(), a.body["status"].as_str()),
+            (Some("9000033-2"), Some("rejected")),
+            "{:#}",
+            a.body
+        );
+        assert_eq!(a.body["fired"], serde_json::json!(["2-2s"]));
+        assert_eq!(a.body["runs"].as_array().unwrap().len(), 2);
+        let a = status("code=9000033-2&date=2026-11-19");
+        assert_eq!(a.body["status"], "warning", "{:#}", a.body);
+        assert_eq!(a.body["fired"], serde_json::json!(["1-2s"]));
+        let a = status("code=9000033-2&date=2026-11-21");
+        assert_eq!(a.body["status"], "no-data", "{:#}", a.body);
+        // Another rule set: only 1-3s rejects, so the 20th is in control.
+        let a = status("code=9000033-2&date=2026-11-20&rules=1-3s");
+        assert_eq!(a.body["status"], "in-control", "{:#}", a.body);
+        // Bad parameters and another hospital's user.
+        status("code=9000033-2&date=20.11.2026").outcome(400, "invalid");
+        status("code=9000033-2&date=2026-11-20&rules=1-9q").outcome(400, "invalid");
+        status("code=nope&date=2026-11-20").outcome(400, "invalid");
+        let other = token("clinician", Some("hosp-b"));
+        app.get_as(
+            "/api/labs/hosp-a/iqc/status?code=9000033-2&date=2026-11-20",
+            Some(&other),
+        )
+        .outcome(403, "forbidden");
+    }
+}
