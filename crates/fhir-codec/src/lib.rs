@@ -8,8 +8,8 @@
 //! again after every change to `huren-core` or to a FHIR renderer); unoptimised it takes about
 //! 10 s. Serializing is ten times cheaper to compile and stays in `huren-fhir`, optimised.
 //!
-//! - The crate depends on fhir-model and serde_json only, never on a huren crate, so no change
-//!   elsewhere in the workspace recompiles it.
+//! - The crate depends on fhir-model, serde and serde_json only, never on a huren crate, so no
+//!   change elsewhere in the workspace recompiles it.
 //! - Its functions are not generic and not `#[inline]`, so callers link to the code compiled
 //!   here instead of instantiating serde again.
 //! - It has one deserializer (from a `&str`): a second entry point for byte slices would double
@@ -29,7 +29,8 @@ use fhir_model::r4b::resources::Resource;
 /// # Errors
 ///
 /// Not JSON, not an object, an unknown `resourceType`, or an element that does not fit the
-/// R4B model; the error carries serde's line and column in `text`.
+/// R4B model. serde's message names the problem; its line and column are only meaningful for
+/// syntax errors, since the `resourceType` tag makes serde buffer the resource first.
 pub fn from_json(text: &str) -> Result<Resource, serde_json::Error> {
     serde_json::from_str(text)
 }
