@@ -8,7 +8,7 @@ use super::{State, blocking};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::quality_import::{QualityKind, QualityReport, import_quality};
+use crate::quality_import::{QualityKind, QualityReport, import_catalogue, import_quality};
 use actix_web::web::{Bytes, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use huren_core::observation::fhir_instant_millis;
@@ -30,30 +30,8 @@ fn may_send_quality(who: &Principal, id: &HospitalId) -> Result<(), ApiError> {
     }
 }
 
-async fn import(
-    who: Principal,
-    state: State,
-    path: Path<String>,
-    body: Bytes,
-    kind: QualityKind,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&path)?;
-    may_send_quality(&who, &id)?;
-    existing(&state, &id).await?;
-    if body.is_empty() {
-        return Err(ApiError::Body(
-            "the body is empty; send the CSV file as text/csv".into(),
-        ));
-    }
-    let catalog = state.catalog();
-    let store = state.store.clone();
-    let report: QualityReport = blocking(move || {
-        import_quality(&*store, &catalog.registry, &id, kind, &body).map_err(|e| match e {
-            crate::mapping_import::ImportError::File(m) => ApiError::Body(m),
-            crate::mapping_import::ImportError::Store(p) => p.into(),
-        })
-    })
-    .await?;
+/// The report, or a 422 with one issue per bad row (nothing was written then).
+fn answer(report: QualityReport) -> Result<HttpResponse, ApiError> {
     if !report.problems.is_empty() {
         return Err(ApiError::Rows(
             report
@@ -64,6 +42,65 @@ async fn import(
         ));
     }
     Ok(HttpResponse::Ok().json(report))
+}
+
+fn import_error(e: crate::mapping_import::ImportError) -> ApiError {
+    match e {
+        crate::mapping_import::ImportError::File(m) => ApiError::Body(m),
+        crate::mapping_import::ImportError::Store(p) => p.into(),
+    }
+}
+
+fn non_empty(body: &Bytes) -> Result<(), ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::Body(
+            "the body is empty; send the CSV file as text/csv".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /api/catalogue` (admin): adds or replaces recognition catalogue entries from a CSV
+/// file (`scope, national_code|loinc, validity_days, mark, strict_iqc`), all or nothing.
+pub async fn catalogue(
+    who: Principal,
+    state: State,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if who.role != Role::Admin {
+        return Err(ApiError::Forbidden(format!(
+            "only an admin may change the recognition catalogue ({} `{}`)",
+            who.role.as_str(),
+            who.sub
+        )));
+    }
+    non_empty(&body)?;
+    let catalog = state.catalog();
+    let store = state.store.clone();
+    let report =
+        blocking(move || import_catalogue(&*store, &catalog.registry, &body).map_err(import_error))
+            .await?;
+    answer(report)
+}
+
+async fn import(
+    who: Principal,
+    state: State,
+    path: Path<String>,
+    body: Bytes,
+    kind: QualityKind,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(&path)?;
+    may_send_quality(&who, &id)?;
+    existing(&state, &id).await?;
+    non_empty(&body)?;
+    let catalog = state.catalog();
+    let store = state.store.clone();
+    let report: QualityReport = blocking(move || {
+        import_quality(&*store, &catalog.registry, &id, kind, &body).map_err(import_error)
+    })
+    .await?;
+    answer(report)
 }
 
 /// `POST /api/labs/{hospital}/eqa`: EQA events.

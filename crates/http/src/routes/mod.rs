@@ -62,6 +62,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/hl7v2", web::post().to(results::hl7v2))
         .route("/api/results/import", web::post().to(results::import_csv))
+        .route("/api/catalogue", web::post().to(labs::catalogue))
         .route("/api/labs/{id}/eqa", web::post().to(labs::eqa))
         .route("/api/labs/{id}/iqc", web::post().to(labs::iqc))
         .route("/api/labs/{id}/iqc/status", web::get().to(labs::iqc_status))

@@ -132,3 +132,28 @@ fn iqc_status_per_day_with_the_rule_that_fired() {
         .outcome(403, "forbidden");
     }
 }
+
+#[test]
+fn admins_post_the_catalogue() {
+    for app in apps() {
+        let shipped = huren_testkit::repo_root().join("code-tables/catalogue.csv");
+        let body = std::fs::read(shipped).unwrap();
+        let admin = token("admin", None);
+        let a = app.post_as("/api/catalogue", &admin, "text/csv", &body);
+        assert_eq!(a.status, 200, "{:#}", a.body);
+        assert_eq!(a.body["rows"], 70, "{:#}", a.body);
+        let stored = huren_store::Store::connect(app.db.url())
+            .unwrap()
+            .catalogue()
+            .unwrap();
+        assert_eq!(stored.len(), 70);
+        // A curator may not; a bad row is a 422 naming its line, and nothing changes.
+        let curator = token("curator", Some("hosp-a"));
+        app.post_as("/api/catalogue", &curator, "text/csv", &body)
+            .outcome(403, "forbidden");
+        let bad = "scope,loinc,validity_days,mark\n420000,14749-6,0,鄂HR\n";
+        let a = app.post_as("/api/catalogue", &admin, "text/csv", bad.as_bytes());
+        let text = a.outcome(422, "invalid");
+        assert!(a.body.to_string().contains("line 2"), "{text} {:#}", a.body);
+    }
+}
