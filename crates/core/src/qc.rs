@@ -7,6 +7,6 @@ pub mod westgard;
 
 pub use eqa::{EqaAssessment, EqaEvent, EqaPolicy};
 pub use westgard::{
-    Action, ControlObservation, DayStatus, Rule, RuleKind, RuleSet, RunStatus, day_of,
-    day_statuses, evaluate,
+    Action, CHINA_OFFSET_MINUTES, ControlObservation, DayStatus, Rule, RuleKind, RuleSet,
+    RunStatus, day_of, day_statuses, evaluate,
 };

@@ -9,12 +9,9 @@
 use crate::CsvError;
 use crate::recognition::{ITEM_COLUMNS, ItemRef, item_ref, parse_bool, read_table};
 use huren_core::observation::fhir_instant_millis;
-use huren_core::qc::{ControlObservation, EqaEvent};
+use huren_core::qc::{CHINA_OFFSET_MINUTES, ControlObservation, EqaEvent, day_of};
 use huren_core::registry::RowProblem;
 use huren_core::result::Decimal;
-
-/// China time, for dates and times written without a zone.
-const CHINA_OFFSET_MINUTES: i32 = 480;
 
 /// One EQA row: the item as named, and the event.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +50,7 @@ pub fn parse_eqa(bytes: &[u8]) -> Result<(Vec<EqaRow>, Vec<RowProblem>), CsvErro
             let event = text("event");
             let date_text = columns.cell(record, "event_date");
             let date = fhir_instant_millis(date_text, CHINA_OFFSET_MINUTES)
-                .map(|ms| (ms + i64::from(CHINA_OFFSET_MINUTES) * 60_000).div_euclid(86_400_000));
+                .map(|ms| day_of(ms.div_euclid(1000), CHINA_OFFSET_MINUTES));
             if date.is_none() {
                 bad(
                     "event_date",

@@ -71,6 +71,15 @@ impl ApiError {
     }
 }
 
+impl From<crate::mapping_import::ImportError> for ApiError {
+    fn from(e: crate::mapping_import::ImportError) -> ApiError {
+        match e {
+            crate::mapping_import::ImportError::File(m) => ApiError::Body(m),
+            crate::mapping_import::ImportError::Store(p) => p.into(),
+        }
+    }
+}
+
 impl From<PortError> for ApiError {
     fn from(e: PortError) -> ApiError {
         match e {

@@ -2,17 +2,19 @@
 //! recognition catalogue: parse, name every item by its national code, and write everything
 //! in one transaction, or nothing when any row has a problem.
 //!
-//! Shared by the command line (`huren import eqa|iqc|catalogue`) and, later, the HTTP routes,
-//! so both give the same report for the same file.
+//! Shared by the command line (`huren import eqa|iqc|catalogue`) and the HTTP routes
+//! (`POST /api/catalogue`, `POST /api/labs/{hospital}/eqa|iqc`), so both give the same report
+//! for the same file.
 
 use crate::mapping_import::{ImportError, ProblemReport};
 use huren_core::mapping::MappingStatus;
-use huren_core::ports::{MappingStore, QualityStore};
+use huren_core::ports::{MappingStore, PortError, QualityStore};
 use huren_core::recognition::CatalogueEntry;
 use huren_core::registry::RowProblem;
 use huren_core::{CodeSystem, HospitalId, Registry};
 use huren_csv::ItemRef;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// What a quality-data import did.
 #[derive(Debug, Clone, Serialize)]
@@ -27,31 +29,29 @@ pub struct QualityReport {
     pub problems: Vec<ProblemReport>,
 }
 
-/// The national code of an item named by a row, or a problem for that row. A local code goes
-/// through the laboratory's approved mapping; a LOINC code through the registry's
-/// cross-reference, which must name exactly one national code.
-fn national_code<M: MappingStore + ?Sized>(
-    item: &ItemRef,
-    line: u64,
-    registry: &Registry,
-    mappings: Option<(&M, &HospitalId)>,
-) -> Result<String, RowProblem> {
-    let problem = |column: &str, message: String| RowProblem::new(line, Some(column), message);
+/// The national code of an item named by its national or LOINC code, or the column and the
+/// reason it names none: a LOINC code must be cross-referenced to exactly one national code.
+/// Local codes need the laboratory's mappings and are resolved by [`resolve_rows`].
+///
+/// # Errors
+///
+/// The row's column and a message, when the code is unknown or ambiguous.
+pub fn resolve_code(registry: &Registry, item: &ItemRef) -> Result<String, (&'static str, String)> {
     match item {
         ItemRef::National(code) => match registry.lookup(CodeSystem::National, code) {
             Some(_) => Ok(code.clone()),
-            None => Err(problem(
+            None => Err((
                 "national_code",
                 format!("`{code}` is not a code of the current national release"),
             )),
         },
         ItemRef::Loinc(code) => match registry.national_for_loinc(code) {
             [one] => Ok(one.clone()),
-            [] => Err(problem(
+            [] => Err((
                 "loinc",
                 format!("no national code is cross-referenced to LOINC `{code}`"),
             )),
-            several => Err(problem(
+            several => Err((
                 "loinc",
                 format!(
                     "LOINC `{code}` matches several national codes ({}): name the national code",
@@ -59,25 +59,58 @@ fn national_code<M: MappingStore + ?Sized>(
                 ),
             )),
         },
-        ItemRef::Local(code) => {
-            let Some((store, hospital)) = mappings else {
-                return Err(problem(
-                    "local_code",
-                    "local codes are only understood in a laboratory's own data".to_owned(),
-                ));
-            };
-            match store.mapping(hospital, code) {
-                Ok(Some(m)) if m.status == MappingStatus::Approved && !m.is_unmapped() => {
-                    Ok(m.national_code)
-                }
-                Ok(_) => Err(problem(
+        ItemRef::Local(_) => Err((
+            "local_code",
+            "local codes are only understood in a laboratory's own data".to_owned(),
+        )),
+    }
+}
+
+/// Names every row's item by its national code; rows that name none become problems. Local
+/// codes go through the laboratory's approved mappings, read in one query for the whole file.
+fn resolve_rows<S: MappingStore + ?Sized, T>(
+    store: &S,
+    registry: &Registry,
+    hospital: &HospitalId,
+    rows: Vec<(u64, ItemRef, T)>,
+    problems: &mut Vec<RowProblem>,
+) -> Result<Vec<(String, T)>, PortError> {
+    let mut locals: Vec<String> = rows
+        .iter()
+        .filter_map(|(_, item, _)| match item {
+            ItemRef::Local(code) => Some(code.clone()),
+            _ => None,
+        })
+        .collect();
+    locals.sort_unstable();
+    locals.dedup();
+    let approved: HashMap<String, String> = if locals.is_empty() {
+        HashMap::new()
+    } else {
+        store
+            .mappings_for(hospital, &locals)?
+            .into_iter()
+            .filter(|m| m.status == MappingStatus::Approved && !m.is_unmapped())
+            .map(|m| (m.term.local_code, m.national_code))
+            .collect()
+    };
+    let mut resolved = Vec::with_capacity(rows.len());
+    for (line, item, value) in rows {
+        let code = match &item {
+            ItemRef::Local(code) => approved.get(code).cloned().ok_or_else(|| {
+                (
                     "local_code",
                     format!("local code `{code}` has no approved mapping at {hospital}"),
-                )),
-                Err(e) => Err(problem("local_code", e.to_string())),
-            }
+                )
+            }),
+            other => resolve_code(registry, other),
+        };
+        match code {
+            Ok(code) => resolved.push((code, value)),
+            Err((column, message)) => problems.push(RowProblem::new(line, Some(column), message)),
         }
     }
+    Ok(resolved)
 }
 
 fn report(
@@ -114,7 +147,7 @@ pub fn import_catalogue<S: QualityStore + ?Sized>(
         } else {
             ItemRef::National(r.national_code.clone())
         };
-        match national_code::<dyn MappingStore>(&item, r.line, registry, None) {
+        match resolve_code(registry, &item) {
             Ok(code) => entries.push(CatalogueEntry {
                 scope: r.scope,
                 national_code: code,
@@ -122,7 +155,7 @@ pub fn import_catalogue<S: QualityStore + ?Sized>(
                 mark: r.mark,
                 strict_iqc: r.strict_iqc,
             }),
-            Err(p) => problems.push(p),
+            Err((column, message)) => problems.push(RowProblem::new(r.line, Some(column), message)),
         }
     }
     problems.sort_by_key(|p| p.line);
@@ -145,46 +178,35 @@ pub fn import_quality<S: QualityStore + MappingStore + ?Sized>(
     bytes: &[u8],
 ) -> Result<QualityReport, ImportError> {
     let file = |e: huren_csv::CsvError| ImportError::File(e.to_string());
-    let resolve = |item: &ItemRef, line: u64, problems: &mut Vec<RowProblem>| {
-        national_code(item, line, registry, Some((store, hospital)))
-            .map_err(|p| problems.push(p))
-            .ok()
-    };
-    let (written, rows, mut problems) = match kind {
+    let mut problems;
+    let rows = match kind {
         QualityKind::Eqa => {
-            let (rows, mut problems) = huren_csv::parse_eqa(bytes).map_err(file)?;
-            let events: Vec<_> = rows
+            let (rows, p) = huren_csv::parse_eqa(bytes).map_err(file)?;
+            problems = p;
+            let rows = rows
                 .into_iter()
-                .filter_map(|r| Some((resolve(&r.item, r.line, &mut problems)?, r.event)))
+                .map(|r| (r.line, r.item, r.event))
                 .collect();
-            let n = events.len();
-            (
-                problems
-                    .is_empty()
-                    .then(|| store.put_eqa_events(hospital, &events)),
-                n,
-                problems,
-            )
+            let events = resolve_rows(store, registry, hospital, rows, &mut problems)?;
+            if problems.is_empty() {
+                store.put_eqa_events(hospital, &events)?;
+            }
+            events.len()
         }
         QualityKind::Iqc => {
-            let (rows, mut problems) = huren_csv::parse_iqc(bytes).map_err(file)?;
-            let observations: Vec<_> = rows
+            let (rows, p) = huren_csv::parse_iqc(bytes).map_err(file)?;
+            problems = p;
+            let rows = rows
                 .into_iter()
-                .filter_map(|r| Some((resolve(&r.item, r.line, &mut problems)?, r.observation)))
+                .map(|r| (r.line, r.item, r.observation))
                 .collect();
-            let n = observations.len();
-            (
-                problems
-                    .is_empty()
-                    .then(|| store.put_iqc_observations(hospital, &observations)),
-                n,
-                problems,
-            )
+            let observations = resolve_rows(store, registry, hospital, rows, &mut problems)?;
+            if problems.is_empty() {
+                store.put_iqc_observations(hospital, &observations)?;
+            }
+            observations.len()
         }
     };
-    if let Some(result) = written {
-        result?;
-    }
     problems.sort_by_key(|p| p.line);
     Ok(report(kind.as_str(), Some(hospital), rows, &problems))
 }

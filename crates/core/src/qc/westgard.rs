@@ -390,9 +390,12 @@ pub fn evaluate(observations: &[ControlObservation], rules: &RuleSet) -> Vec<Run
         .collect()
 }
 
-/// Seconds in a day, and China time's offset from UTC: a laboratory's day starts at 00:00
-/// +08:00.
+/// Seconds in a day.
 const DAY_SECONDS: i64 = 86_400;
+
+/// China time's offset from UTC, in minutes: a Chinese laboratory's day starts at 00:00
+/// +08:00, and dates and times written without a zone are read in it.
+pub const CHINA_OFFSET_MINUTES: i32 = 480;
 
 /// The day (days since 1970-01-01) of a time in seconds, in a zone `offset_minutes` from UTC.
 #[must_use]

@@ -8,12 +8,15 @@ use super::{State, blocking};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::params::Params;
-use crate::quality_import::{QualityKind, QualityReport, import_catalogue, import_quality};
+use crate::quality_import::{
+    QualityKind, QualityReport, import_catalogue, import_quality, resolve_code,
+};
 use actix_web::web::{Bytes, Path};
 use actix_web::{HttpRequest, HttpResponse};
+use huren_core::HospitalId;
 use huren_core::observation::fhir_instant_millis;
-use huren_core::qc::{Action, RuleSet, day_of, day_statuses, evaluate};
-use huren_core::{CodeSystem, HospitalId};
+use huren_core::qc::{Action, CHINA_OFFSET_MINUTES, RuleSet, day_of, day_statuses, evaluate};
+use huren_csv::ItemRef;
 use serde_json::json;
 
 /// Whether `who` may send hospital `id`'s quality data: admins, and that hospital's `qc` users.
@@ -33,22 +36,9 @@ fn may_send_quality(who: &Principal, id: &HospitalId) -> Result<(), ApiError> {
 /// The report, or a 422 with one issue per bad row (nothing was written then).
 fn answer(report: QualityReport) -> Result<HttpResponse, ApiError> {
     if !report.problems.is_empty() {
-        return Err(ApiError::Rows(
-            report
-                .problems
-                .iter()
-                .map(|p| super::row_issue(p.line, p.column.as_deref(), &p.message))
-                .collect(),
-        ));
+        return Err(super::rows_error(&report.problems));
     }
     Ok(HttpResponse::Ok().json(report))
-}
-
-fn import_error(e: crate::mapping_import::ImportError) -> ApiError {
-    match e {
-        crate::mapping_import::ImportError::File(m) => ApiError::Body(m),
-        crate::mapping_import::ImportError::Store(p) => p.into(),
-    }
 }
 
 fn non_empty(body: &Bytes) -> Result<(), ApiError> {
@@ -77,9 +67,7 @@ pub async fn catalogue(
     non_empty(&body)?;
     let catalog = state.catalog();
     let store = state.store.clone();
-    let report =
-        blocking(move || import_catalogue(&*store, &catalog.registry, &body).map_err(import_error))
-            .await?;
+    let report = blocking(move || Ok(import_catalogue(&*store, &catalog.registry, &body)?)).await?;
     answer(report)
 }
 
@@ -97,7 +85,13 @@ async fn import(
     let catalog = state.catalog();
     let store = state.store.clone();
     let report: QualityReport = blocking(move || {
-        import_quality(&*store, &catalog.registry, &id, kind, &body).map_err(import_error)
+        Ok(import_quality(
+            &*store,
+            &catalog.registry,
+            &id,
+            kind,
+            &body,
+        )?)
     })
     .await?;
     answer(report)
@@ -123,9 +117,6 @@ pub async fn iqc(
     import(who, state, path, body, QualityKind::Iqc).await
 }
 
-/// China time: a laboratory's day starts at 00:00 +08:00.
-const LAB_OFFSET_MINUTES: i32 = 480;
-
 /// How far back the rules look for earlier runs: `10x` at two controls per run spans five
 /// runs, which at one run a day is five days; thirty days leave room for weekends and
 /// holidays without reading a year of data.
@@ -147,36 +138,28 @@ pub async fn iqc_status(
     let params = Params::from_request(&req, &Bytes::new())?;
     let code = params.required("code")?.to_owned();
     let catalog = state.catalog();
-    let national = if catalog
-        .registry
-        .lookup(CodeSystem::National, &code)
-        .is_some()
-    {
-        code.clone()
-    } else {
-        match catalog.registry.national_for_loinc(&code) {
-            [one] => one.clone(),
-            _ => {
-                return Err(ApiError::param(
-                    "code",
-                    format!(
-                        "`{code}` is neither a national code nor a LOINC code with one national code"
-                    ),
-                ));
-            }
-        }
-    };
+    // The code as a national code, else as a LOINC code with one national code.
+    let national = resolve_code(&catalog.registry, &ItemRef::National(code.clone()))
+        .or_else(|_| resolve_code(&catalog.registry, &ItemRef::Loinc(code.clone())))
+        .map_err(|_| {
+            ApiError::param(
+                "code",
+                format!(
+                    "`{code}` is neither a national code nor a LOINC code with one national code"
+                ),
+            )
+        })?;
     let date = params.required("date")?;
-    let day = fhir_instant_millis(date, LAB_OFFSET_MINUTES)
+    let day = fhir_instant_millis(date, CHINA_OFFSET_MINUTES)
         .filter(|_| date.len() == 10)
-        .map(|ms| day_of(ms / 1000, LAB_OFFSET_MINUTES))
+        .map(|ms| day_of(ms / 1000, CHINA_OFFSET_MINUTES))
         .ok_or_else(|| ApiError::param("date", format!("`{date}` is not a date (YYYY-MM-DD)")))?;
     let rules = match params.get("rules")? {
         None => RuleSet::classic(),
         Some(r) => RuleSet::parse(r).map_err(|m| ApiError::param("rules", m))?,
     };
     // The day's end, and the look-back start, in seconds.
-    let day_start = day * 86_400 - i64::from(LAB_OFFSET_MINUTES) * 60;
+    let day_start = day * 86_400 - i64::from(CHINA_OFFSET_MINUTES) * 60;
     let (from, to) = (day_start - LOOKBACK_DAYS * 86_400, day_start + 86_400);
     let store = state.store.clone();
     let (key, item) = (id.clone(), national.clone());
@@ -184,10 +167,12 @@ pub async fn iqc_status(
     let runs = evaluate(&observations, &rules);
     let today: Vec<_> = runs
         .iter()
-        .filter(|r| day_of(r.run_at, LAB_OFFSET_MINUTES) == day)
+        .filter(|r| day_of(r.run_at, CHINA_OFFSET_MINUTES) == day)
         .cloned()
         .collect();
-    let status = day_statuses(&today, LAB_OFFSET_MINUTES).into_iter().next();
+    let status = day_statuses(&today, CHINA_OFFSET_MINUTES)
+        .into_iter()
+        .next();
     let verdict = match status.as_ref().map(|s| s.worst) {
         None => "no-data",
         Some(None) => "in-control",

@@ -149,20 +149,11 @@ pub async fn import(
             &options,
             &mut |_| {},
         )
-        .map_err(|e| match e {
-            crate::mapping_import::ImportError::File(m) => ApiError::Body(m),
-            crate::mapping_import::ImportError::Store(p) => p.into(),
-        })
+        .map_err(ApiError::from)
     })
     .await?;
     if !report.problems.is_empty() && !report.dry_run {
-        return Err(ApiError::Rows(
-            report
-                .problems
-                .iter()
-                .map(|p| super::row_issue(p.line, p.column.as_deref(), &p.message))
-                .collect(),
-        ));
+        return Err(super::rows_error(&report.problems));
     }
     let mut answer = serde_json::to_value(&report)
         .map_err(|e| ApiError::Internal(format!("import report: {e}")))?;

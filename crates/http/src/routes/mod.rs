@@ -190,6 +190,16 @@ fn release_of<'a>(
     }
 }
 
+/// A 422 naming every bad row of an import report.
+fn rows_error(problems: &[crate::mapping_import::ProblemReport]) -> ApiError {
+    ApiError::Rows(
+        problems
+            .iter()
+            .map(|p| row_issue(p.line, p.column.as_deref(), &p.message))
+            .collect(),
+    )
+}
+
 /// The `OperationOutcome` issue for one problem of an uploaded CSV file, located by line and
 /// column (mapping tables and result batches alike).
 fn row_issue(line: u64, column: Option<&str>, message: &str) -> huren_fhir::Issue {
