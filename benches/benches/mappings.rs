@@ -30,6 +30,7 @@ fn hospital(store: &Store, id: &str) -> HospitalId {
             province: String::new(),
             city: String::new(),
             level: String::new(),
+            lab: Default::default(),
         })
         .unwrap();
     id

@@ -80,6 +80,7 @@ fn fixture() -> Fixture {
             province: String::new(),
             city: String::new(),
             level: String::new(),
+            lab: Default::default(),
         })
         .unwrap();
     let catalog = load_catalog(&store).unwrap();

@@ -23,5 +23,5 @@ pub mod units;
 
 pub use code::{CodeProblem, CodeSystem};
 pub use concept::{Axes, Concept, Language, Release, Status};
-pub use mapping::{Equivalence, Hospital, HospitalId, Mapping, MappingStatus};
+pub use mapping::{Equivalence, Hospital, HospitalId, LabProfile, Mapping, MappingStatus};
 pub use registry::Registry;

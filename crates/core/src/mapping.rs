@@ -50,6 +50,114 @@ pub struct Hospital {
     pub city: String,
     /// Hospital grade as written (`三级甲等`), or empty.
     pub level: String,
+    /// What the recognition rules read of the hospital's laboratory.
+    pub lab: LabProfile,
+}
+
+/// A laboratory's settings and credentials that mutual recognition reads: data, kept with the
+/// hospital (docs/recognition.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabProfile {
+    /// Groups the hospital belongs to: medical alliances (医联体) and named regions such as
+    /// `jjjl` (京津冀鲁); a catalogue scope with one of these ids covers the hospital.
+    pub alliances: Vec<String>,
+    /// The Westgard rule set its IQC is judged by (`1-2s:warning,1-3s,2-2s,R-4s,4-1s,10x`), or
+    /// empty for the classic set.
+    pub iqc_rules: String,
+    /// The laboratory reports the national reference intervals (WS/T 404/405) or has declared
+    /// its own harmonized with them.
+    pub harmonized_intervals: bool,
+    /// ISO 15189 accreditation (CNAS registration number, `CNAS MT0001`), or empty.
+    pub accreditation: String,
+    /// Last day of the accreditation (`YYYY-MM-DD`), or empty.
+    pub accredited_until: String,
+}
+
+impl LabProfile {
+    /// Reads the profile's fields as a file or a person gave them: `alliances` separated by
+    /// `;`, `,` or `|`; `iqc_rules` a Westgard rule set; `harmonized` a yes/no
+    /// (`true`/`false`/`是`/`否`/`1`/`0`, blank = no); `accredited_until` a date. Every
+    /// problem names its field.
+    pub fn parse(
+        alliances: &str,
+        iqc_rules: &str,
+        harmonized: &str,
+        accreditation: &str,
+        accredited_until: &str,
+    ) -> Result<LabProfile, Vec<(&'static str, String)>> {
+        let mut problems = Vec::new();
+        let mut groups: Vec<String> = Vec::new();
+        for a in alliances.split([';', ',', '|']).map(str::trim) {
+            if a.is_empty() {
+                continue;
+            }
+            match crate::recognition::Scope::parse(a) {
+                Ok(crate::recognition::Scope::Alliance(id)) => {
+                    if !groups.contains(&id) {
+                        groups.push(id);
+                    }
+                }
+                _ => problems.push((
+                    "alliances",
+                    format!(
+                        "`{a}` is not an alliance or named-region id (a province or city is \
+                         given in its own column)"
+                    ),
+                )),
+            }
+        }
+        let iqc_rules = iqc_rules.trim();
+        if !iqc_rules.is_empty()
+            && let Err(m) = crate::qc::RuleSet::parse(iqc_rules)
+        {
+            problems.push(("iqc_rules", m));
+        }
+        let harmonized_intervals = match parse_yes_no(harmonized) {
+            Some(b) => b,
+            None => {
+                problems.push((
+                    "harmonized_intervals",
+                    format!("`{}` is not true/false (是/否, 1/0)", harmonized.trim()),
+                ));
+                false
+            }
+        };
+        let until = accredited_until.trim();
+        if !until.is_empty()
+            && (until.len() != 10 || crate::observation::fhir_instant_millis(until, 0).is_none())
+        {
+            problems.push((
+                "accredited_until",
+                format!("`{until}` is not a date (YYYY-MM-DD)"),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(LabProfile {
+            alliances: groups,
+            iqc_rules: iqc_rules.to_owned(),
+            harmonized_intervals,
+            accreditation: accreditation.trim().to_owned(),
+            accredited_until: until.to_owned(),
+        })
+    }
+
+    /// The rule set its IQC is judged by.
+    #[must_use]
+    pub fn rule_set(&self) -> crate::qc::RuleSet {
+        crate::qc::RuleSet::parse(&self.iqc_rules).unwrap_or_else(|_| crate::qc::RuleSet::classic())
+    }
+}
+
+/// A yes/no cell: `true`/`false`, `yes`/`no`, `是`/`否`, `1`/`0`; blank is no.
+#[must_use]
+pub fn parse_yes_no(s: &str) -> Option<bool> {
+    match s.trim().to_lowercase().as_str() {
+        "" | "false" | "no" | "n" | "否" | "0" => Some(false),
+        "true" | "yes" | "y" | "是" | "1" => Some(true),
+        _ => None,
+    }
 }
 
 /// Whether `s` is empty or a six-digit administrative division code (GB/T 2260: `420000`
@@ -59,6 +167,16 @@ fn is_division_code_or_empty(s: &str) -> bool {
 }
 
 impl Hospital {
+    /// Where the hospital is, for the scopes of the recognition catalogue.
+    #[must_use]
+    pub fn region(&self) -> crate::recognition::Region {
+        crate::recognition::Region {
+            province: self.province.clone(),
+            city: self.city.clone(),
+            alliances: self.lab.alliances.clone(),
+        }
+    }
+
     /// Checks a hospital's fields as a person or a file gave them (trimmed): the id is a slug,
     /// the name is not empty, province and city are division codes or empty. Every problem
     /// names its field.
@@ -91,6 +209,7 @@ impl Hospital {
                 province: province.trim().to_owned(),
                 city: city.trim().to_owned(),
                 level: level.trim().to_owned(),
+                lab: LabProfile::default(),
             }),
             _ => Err(problems),
         }

@@ -24,7 +24,8 @@
 
 use crate::CodeSystem;
 use crate::concept::{Concept, Status};
-use crate::mapping::{Mapping, MappingStatus};
+use crate::mapping::{Equivalence, Mapping, MappingStatus};
+use crate::recognition::{MappingUse, Recorded, ResultFacts};
 use crate::reference::{ReferenceIntervals, age_in_years, parse_range};
 use crate::registry::Registry;
 use crate::result::{CodeOrigin, Comparator, Decimal, LabResult, SentCode, SentValue};
@@ -556,24 +557,100 @@ fn reference_range(
             });
         }
     }
-    let age = match (&out.result.patient.birth_date, &out.result.effective) {
+    let (interval, f) = national_interval(ctx, &out.result, concept)?;
+    Some(NormalRange {
+        low: scale(interval.low.clone(), Some(f)),
+        high: scale(interval.high.clone(), Some(f)),
+        text: String::new(),
+        source: RangeSource::NationalInterval,
+    })
+}
+
+/// The national interval for the result's patient (sex, age at collection) and the factor from
+/// its unit to the concept's canonical unit.
+fn national_interval<'a>(
+    ctx: &Context<'a>,
+    result: &LabResult,
+    concept: &Concept,
+) -> Option<(&'a crate::reference::ReferenceInterval, f64)> {
+    let age = match (&result.patient.birth_date, &result.effective) {
         (Some(b), Some(at)) => age_in_years(b, at),
         _ => None,
     };
-    let interval = ctx
-        .intervals
-        .find(&concept.code, out.result.patient.sex, age)?;
+    let interval = ctx.intervals.find(&concept.code, result.patient.sex, age)?;
     let f = conversion_factor_with_charge(
         &interval.unit,
         &concept.ucum_unit,
         concept.molar_mass,
         charge(concept),
     )?;
-    Some(NormalRange {
-        low: scale(interval.low.clone(), Some(f)),
-        high: scale(interval.high.clone(), Some(f)),
-        text: String::new(),
-        source: RangeSource::NationalInterval,
+    Some((interval, f))
+}
+
+/// What recognition keeps of a normalized result ([`Recorded`]), or `None` for a held result
+/// (no national concept) or one without a collection (or release) time.
+///
+/// `mapping` is the hospital's mapping of the result's local code, as given to [`normalize`];
+/// the national code was reached through it when it is approved and the local code was not
+/// left in the unmapped queue. Times without an offset are read at `default_offset_minutes`.
+pub fn recorded(
+    ctx: &Context<'_>,
+    n: &Normalized,
+    mapping: Option<&Mapping>,
+    default_offset_minutes: i32,
+) -> Option<Recorded> {
+    let concept = n.concept.as_deref()?;
+    let collected_at = n
+        .result
+        .effective
+        .as_deref()
+        .or(n.result.issued.as_deref())
+        .and_then(|t| crate::observation::fhir_instant_millis(t, default_offset_minutes))?
+        .div_euclid(1000);
+    let via_mapping = n.result.local_code().is_some()
+        && n.unmapped_local.is_none()
+        && mapping.is_some_and(|m| m.status == MappingStatus::Approved && !m.is_unmapped());
+    let mapping_use = match mapping {
+        Some(m) if via_mapping && m.equivalence == Equivalence::Equivalent => {
+            MappingUse::ApprovedEquivalent
+        }
+        Some(_) if via_mapping => MappingUse::ApprovedNotEquivalent,
+        _ => MappingUse::Direct,
+    };
+    let value_in_canonical_unit = match &n.value.value {
+        SentValue::Absent => false,
+        SentValue::Quantity { .. } => {
+            concept.ucum_unit.is_empty() || n.value.ucum.as_deref() == Some(&concept.ucum_unit)
+        }
+        _ => concept.ucum_unit.is_empty(),
+    };
+    let lab_interval = n
+        .reference_range
+        .as_ref()
+        .filter(|r| r.source != RangeSource::NationalInterval)
+        .filter(|r| r.low.is_some() || r.high.is_some())
+        .map(|r| {
+            (
+                r.low.as_ref().map(Decimal::value),
+                r.high.as_ref().map(Decimal::value),
+            )
+        });
+    let national_interval = national_interval(ctx, &n.result, concept).map(|(i, f)| {
+        (
+            i.low.as_ref().map(|d| d.value() * f),
+            i.high.as_ref().map(|d| d.value() * f),
+        )
+    });
+    Some(Recorded {
+        result: ResultFacts {
+            national_code: concept.code.clone(),
+            status: n.result.status,
+            value_in_canonical_unit,
+            mapping: mapping_use,
+            collected_at,
+        },
+        lab_interval,
+        national_interval,
     })
 }
 

@@ -40,6 +40,9 @@ pub struct StoredObservation {
     pub source: String,
     /// Unix milliseconds of this version.
     pub updated_at: i64,
+    /// What recognition keeps of the result (JSON of [`crate::recognition::Recorded`]), or
+    /// empty for a held result.
+    pub recognition: String,
 }
 
 /// What a write did to one Observation.

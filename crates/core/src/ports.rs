@@ -8,7 +8,7 @@ use crate::observation::{
     ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
 };
 use crate::qc::{ControlObservation, EqaEvent};
-use crate::recognition::CatalogueEntry;
+use crate::recognition::{CatalogueEntry, Retest};
 
 /// A failure of an adapter behind a port. Outcomes that are answers (an unknown code, a failed
 /// validation) are values, never this error.
@@ -189,6 +189,14 @@ pub trait QualityStore: Send + Sync {
     fn put_catalogue(&self, entries: &[CatalogueEntry]) -> Result<usize, PortError>;
     /// The whole catalogue, by national code then scope.
     fn catalogue(&self) -> Result<Vec<CatalogueEntry>, PortError>;
+    /// Records a clinician's decision to test again; returns its id.
+    fn put_retest(&self, retest: &Retest) -> Result<i64, PortError>;
+    /// Recorded retests, newest first: of one Observation, of one receiving hospital, or all.
+    fn retests(
+        &self,
+        observation_id: Option<&str>,
+        receiver: Option<&HospitalId>,
+    ) -> Result<Vec<Retest>, PortError>;
 }
 
 /// Everything the service stores, behind one object: the ports together.

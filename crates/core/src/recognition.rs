@@ -17,8 +17,11 @@
 //! up. A non-recognizable result is a value with reasons, never an error. The receiving
 //! clinician has the last word (以接诊医师判断为标准): this is eligibility, not an order.
 
+use crate::Concept;
 use crate::qc::EqaAssessment;
 use crate::result::ResultStatus;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
 
 /// A recognition scope: the whole country, a province, a city, or a medical alliance (医联体).
@@ -239,7 +242,8 @@ pub fn interval_condition(
 }
 
 /// How the result's national code was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum MappingUse {
     /// Sent in a national or LOINC code: no local mapping involved.
     Direct,
@@ -252,7 +256,7 @@ pub enum MappingUse {
 }
 
 /// The result itself, as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultFacts {
     pub national_code: String,
     pub status: ResultStatus,
@@ -261,6 +265,168 @@ pub struct ResultFacts {
     pub mapping: MappingUse,
     /// Collection time, seconds since 1970-01-01 UTC.
     pub collected_at: i64,
+}
+
+/// A reference interval's bounds `(low, high)` in the item's canonical unit.
+pub type Bounds = (Option<f64>, Option<f64>);
+
+/// What is fixed about a result when it is stored, kept with it so that the decision can be
+/// made again later — for another receiving hospital, at another time, with the laboratory's
+/// quality data as it is then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    #[serde(flatten)]
+    pub result: ResultFacts,
+    /// The laboratory's reference interval, as it reported it (canonical unit); `None` when it
+    /// sent none and its mapping gives none.
+    pub lab_interval: Option<Bounds>,
+    /// The national interval for the patient's sex and age (canonical unit), when there is one.
+    pub national_interval: Option<Bounds>,
+}
+
+/// The allowable total errors of `code-tables/allowable-error.csv`, by national code or LOINC
+/// code; absolute limits keep their unit and are converted to the item's canonical unit when
+/// read.
+#[derive(Debug, Clone, Default)]
+pub struct AllowableErrors {
+    by_national: HashMap<String, (Tea, String)>,
+    by_loinc: HashMap<String, (Tea, String)>,
+}
+
+impl AllowableErrors {
+    /// From rows of (national code or empty, LOINC code or empty, TEa, UCUM unit of the
+    /// absolute limit or empty).
+    pub fn new(rows: impl IntoIterator<Item = (String, String, Tea, String)>) -> AllowableErrors {
+        let mut t = AllowableErrors::default();
+        for (national, loinc, tea, unit) in rows {
+            if !national.is_empty() {
+                t.by_national.insert(national, (tea, unit));
+            } else if !loinc.is_empty() {
+                t.by_loinc.insert(loinc, (tea, unit));
+            }
+        }
+        t
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.by_national.len() + self.by_loinc.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The TEa of `concept`, its absolute limit in the concept's canonical unit. An absolute
+    /// limit that cannot be converted is dropped (the percentage still applies); with neither
+    /// left there is no TEa.
+    #[must_use]
+    pub fn for_concept(&self, concept: &Concept) -> Option<Tea> {
+        let (tea, unit) = self
+            .by_national
+            .get(&concept.code)
+            .or_else(|| self.by_loinc.get(&concept.loinc))?;
+        let absolute = match (tea.absolute, unit.trim()) {
+            (Some(a), "") => Some(a),
+            (Some(a), u) => {
+                crate::units::conversion_factor(u, &concept.ucum_unit, concept.molar_mass)
+                    .map(|f| a * f)
+            }
+            (None, _) => None,
+        };
+        let tea = Tea {
+            percent: tea.percent,
+            absolute,
+        };
+        (tea.percent.is_some() || tea.absolute.is_some()).then_some(tea)
+    }
+}
+
+/// Why a receiving clinician orders the test again although the result may be recognized: the
+/// exceptions of the national rules (domain.md §1.2, 2021 draft wording [S]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetestReason {
+    /// 因病情变化，结果与临床表现不符.
+    ConditionChanged,
+    /// 结果在疾病发展过程中变化较快.
+    FastChanging,
+    /// 手术、输血等重大医疗措施前.
+    MajorIntervention,
+    /// 急诊、急救.
+    Emergency,
+    /// 司法、伤残及病退等鉴定.
+    Forensic,
+    /// 其他情形确需复查 (with a text).
+    Other,
+}
+
+impl RetestReason {
+    pub const ALL: [RetestReason; 6] = [
+        RetestReason::ConditionChanged,
+        RetestReason::FastChanging,
+        RetestReason::MajorIntervention,
+        RetestReason::Emergency,
+        RetestReason::Forensic,
+        RetestReason::Other,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetestReason::ConditionChanged => "condition-changed",
+            RetestReason::FastChanging => "fast-changing",
+            RetestReason::MajorIntervention => "major-intervention",
+            RetestReason::Emergency => "emergency",
+            RetestReason::Forensic => "forensic",
+            RetestReason::Other => "other",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<RetestReason> {
+        RetestReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The wording of the rules.
+    #[must_use]
+    pub fn display_zh(self) -> &'static str {
+        match self {
+            RetestReason::ConditionChanged => {
+                "因病情变化，检查检验结果与患者临床表现、疾病诊断不符"
+            }
+            RetestReason::FastChanging => "检查检验结果在疾病发展演变过程中变化较快",
+            RetestReason::MajorIntervention => {
+                "检查检验项目对于疾病诊疗意义重大（如手术、输血等重大医疗措施前）"
+            }
+            RetestReason::Emergency => "患者处于急诊、急救等紧急状态",
+            RetestReason::Forensic => "涉及司法、伤残及病退等鉴定",
+            RetestReason::Other => "其他情形确需复查",
+        }
+    }
+}
+
+/// A receiving clinician's decision to test again instead of recognizing a result
+/// (以接诊医师判断为标准), kept as an audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retest {
+    /// Assigned by the store (0 before).
+    pub id: i64,
+    pub observation_id: String,
+    /// The hospital of the result.
+    pub issuer: crate::HospitalId,
+    /// The clinician's hospital.
+    pub receiver: crate::HospitalId,
+    /// The clinician (the token's subject).
+    pub clinician: String,
+    pub reason: RetestReason,
+    /// Free text (required for `other`).
+    pub text: String,
+    /// Whether the result was recognizable when the clinician decided.
+    pub recognizable: bool,
+    /// Unix milliseconds.
+    pub recorded_at: i64,
 }
 
 /// Everything the decision reads.

@@ -1,16 +1,30 @@
 //! The hospitals file of `huren import hospitals`: columns `id, name, province, city, level`
-//! (header required; `id` and `name` required), in any encoding [`crate::decode`] reads.
+//! and, optionally, the laboratory profile of recognition: `alliances` (medical alliance and
+//! named-region ids separated by `;`), `iqc_rules` (a Westgard rule set), `harmonized_intervals`
+//! (yes/no), `accreditation` and `accredited_until` (ISO 15189). The header is required; `id`
+//! and `name` are required; any encoding [`crate::decode`] reads.
 
 use std::collections::HashMap;
 
-use huren_core::Hospital;
 use huren_core::registry::RowProblem;
+use huren_core::{Hospital, LabProfile};
 
 use crate::text::each_record;
 use crate::{CsvError, decode};
 
 /// The columns, in the order `huren` writes them.
-pub const HOSPITAL_COLUMNS: [&str; 5] = ["id", "name", "province", "city", "level"];
+pub const HOSPITAL_COLUMNS: [&str; 10] = [
+    "id",
+    "name",
+    "province",
+    "city",
+    "level",
+    "alliances",
+    "iqc_rules",
+    "harmonized_intervals",
+    "accreditation",
+    "accredited_until",
+];
 
 /// Parses a hospitals file: the hospitals of the good rows, and every problem with its line.
 pub fn parse_hospitals(bytes: &[u8]) -> Result<(Vec<Hospital>, Vec<RowProblem>), CsvError> {
@@ -58,20 +72,28 @@ pub fn parse_hospitals(bytes: &[u8]) -> Result<(Vec<Hospital>, Vec<RowProblem>),
             if duplicate.is_none() {
                 seen.insert(id.to_owned(), line);
             }
-            let mut bad = match Hospital::parse(
-                id,
-                get("name"),
-                get("province"),
-                get("city"),
-                get("level"),
-            ) {
-                Ok(h) => {
+            let hospital =
+                Hospital::parse(id, get("name"), get("province"), get("city"), get("level"));
+            let lab = LabProfile::parse(
+                get("alliances"),
+                get("iqc_rules"),
+                get("harmonized_intervals"),
+                get("accreditation"),
+                get("accredited_until"),
+            );
+            let mut bad = match (hospital, lab) {
+                (Ok(mut h), Ok(lab)) => {
+                    h.lab = lab;
                     if duplicate.is_none() {
                         hospitals.push(h);
                     }
                     Vec::new()
                 }
-                Err(bad) => bad,
+                (h, lab) => {
+                    let mut bad = h.err().unwrap_or_default();
+                    bad.extend(lab.err().unwrap_or_default());
+                    bad
+                }
             };
             if let Some(first) = duplicate {
                 bad.push(("id", format!("duplicate id `{id}` (first on line {first})")));
@@ -122,5 +144,35 @@ mod tests {
             ]
         );
         assert!(hospitals.is_empty());
+    }
+
+    #[test]
+    fn the_laboratory_profile_is_read_and_checked() {
+        let csv = "id,name,province,city,alliances,iqc_rules,harmonized_intervals,accreditation,accredited_until\n\
+                   a,A,110000,110100,jjjl;bj-east,\"1-2s:warning,1-3s,2of3-2s,R-4s,3-1s,6x\",是,CNAS MT0001,2028-03-31\n\
+                   b,B,,,420000,7-zz,maybe,,2028-13-01\n";
+        let (hospitals, problems) = parse_hospitals(csv.as_bytes()).unwrap();
+        assert_eq!(hospitals.len(), 1);
+        let lab = &hospitals[0].lab;
+        assert_eq!(lab.alliances, ["jjjl", "bj-east"]);
+        assert!(lab.harmonized_intervals);
+        assert_eq!(
+            lab.rule_set().to_string(),
+            "1-2s:warning,1-3s,2of3-2s,R-4s,3-1s,6x"
+        );
+        assert_eq!(lab.accredited_until, "2028-03-31");
+        let columns: Vec<_> = problems
+            .iter()
+            .map(|p| (p.line, p.column.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                (3, "alliances".to_owned()),
+                (3, "iqc_rules".to_owned()),
+                (3, "harmonized_intervals".to_owned()),
+                (3, "accredited_until".to_owned()),
+            ]
+        );
     }
 }

@@ -251,13 +251,7 @@ pub(crate) fn read_table<T>(
 
 /// `true`/`false` as curators write them in Excel: also `yes`/`no`, `1`/`0`, `是`/`否`; blank is
 /// `false`.
-pub(crate) fn parse_bool(s: &str) -> Option<bool> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "1" | "是" => Some(true),
-        "false" | "no" | "n" | "0" | "否" | "" => Some(false),
-        _ => None,
-    }
-}
+pub(crate) use huren_core::mapping::parse_yes_no as parse_bool;
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,7 @@ pub mod observation;
 mod outcome;
 mod params;
 mod properties;
+pub mod recognition;
 mod resources;
 mod terminology;
 mod urls;

@@ -23,9 +23,9 @@
 
 mod bundle;
 mod emit;
-mod json;
+pub(crate) mod json;
 mod read;
-mod time;
+pub(crate) mod time;
 
 pub use bundle::{BundleIn, BundleKind, EntryIn, EntryOutcome, EntryRequest, Method, read_bundle};
 pub use emit::{INTERPRETATION_COMPUTED_PATH, ORIGINAL_VALUE_PATH, observation_json, with_meta};

@@ -3,17 +3,21 @@
 //! when a mapping is approved.
 
 use crate::mapping_import::now_millis;
+use crate::recognition::Assessor;
 use crate::state::{AppState, Catalog};
-use huren_core::normalize::{Context, Issue, Normalized, normalize};
+use huren_core::normalize::{Context, Issue, Normalized, normalize, recorded};
 use huren_core::observation::{
     StoredObservation, UnmappedSighting, WriteOutcome, fhir_instant_millis, observation_id,
 };
 use huren_core::ports::{PortError, Storage};
+use huren_core::qc::EqaPolicy;
+use huren_core::recognition::AllowableErrors;
 use huren_core::reference::ReferenceIntervals;
 use huren_core::result::{LabResult, PatientIdPolicy, SentValue};
 use huren_core::{HospitalId, Mapping, normalize::NormalizeOptions};
 use huren_fhir::Urls;
 use huren_fhir::observation::{EmitContext, observation_json};
+use huren_fhir::recognition::with_recognition;
 use std::collections::HashMap;
 
 /// Settings of result normalization; configuration, not rules.
@@ -30,6 +34,11 @@ pub struct ResultsConfig {
     pub default_offset_minutes: i16,
     /// MLLP: sending facility (MSH-4) → hospital.
     pub facilities: HashMap<String, HospitalId>,
+    /// Allowable total errors (`code-tables/allowable-error.csv`), for the reference-interval
+    /// condition of recognition.
+    pub tea: AllowableErrors,
+    /// How EQA events are scored.
+    pub eqa: EqaPolicy,
 }
 
 impl Default for ResultsConfig {
@@ -41,6 +50,8 @@ impl Default for ResultsConfig {
             national_id_types: vec!["NI".into(), "NNCHN".into()],
             default_offset_minutes: 480,
             facilities: HashMap::new(),
+            tea: AllowableErrors::default(),
+            eqa: EqaPolicy::default(),
         }
     }
 }
@@ -125,14 +136,30 @@ pub fn prepare(
         hospital: hospital.as_str(),
         patients: &patients,
     };
-    Ok(results
-        .into_iter()
-        .map(|r| {
-            let mapping = r.local_code().and_then(|c| mappings.get(&c.code));
-            let n = normalize(&ctx, r, mapping);
-            build(n, hospital, &emit, config, now)
-        })
-        .collect())
+    let mut assessor = Assessor::new(store, &catalog.registry, config)?;
+    let region = assessor
+        .hospital(hospital)?
+        .map(huren_core::Hospital::region)
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        let mapping = r.local_code().and_then(|c| mappings.get(&c.code));
+        let n = normalize(&ctx, r, mapping);
+        let recorded = recorded(&ctx, &n, mapping, i32::from(config.default_offset_minutes));
+        let mut prepared = build(n, hospital, &emit, config, now);
+        if let Some(rec) = recorded {
+            // As of storing, for the issuing hospital's own region.
+            let at = now.div_euclid(1000);
+            let decision = assessor.decide(hospital, &rec, &region, at)?;
+            let stored = &mut prepared.stored;
+            if let Ok(tagged) = with_recognition(&stored.resource, urls, &decision) {
+                stored.resource = tagged;
+            }
+            stored.recognition = serde_json::to_string(&rec).unwrap_or_default();
+        }
+        out.push(prepared);
+    }
+    Ok(out)
 }
 
 fn build(
@@ -186,6 +213,7 @@ fn build(
         resource,
         source,
         updated_at: now,
+        recognition: String::new(),
     };
     Prepared {
         stored,

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod mapping_import;
 mod params;
 pub mod quality_import;
+pub mod recognition;
 mod routes;
 mod state;
 

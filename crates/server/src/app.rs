@@ -169,6 +169,7 @@ impl Application {
 pub fn results_config(settings: &Settings) -> anyhow::Result<ResultsConfig> {
     Ok(ResultsConfig {
         intervals: crate::seed::reference_intervals()?,
+        tea: crate::seed::allowable_errors()?,
         national_id_system: settings.national_id_system.clone(),
         ..ResultsConfig::default()
     })

@@ -8,7 +8,7 @@
 //! LOINC® is a registered United States trademark of Regenstrief Institute, Inc.
 
 use anyhow::{Context, bail};
-use huren_core::ports::RegistryStore;
+use huren_core::ports::Storage;
 use huren_core::{CodeSystem, Concept};
 use std::collections::{BTreeMap, HashMap};
 
@@ -71,8 +71,30 @@ pub fn loinc_seed() -> anyhow::Result<Vec<Concept>> {
     Ok(by_code.into_values().collect())
 }
 
-/// Loads the seed if the database has no release yet. Returns whether it did.
-pub fn seed_if_empty(store: &dyn RegistryStore) -> anyhow::Result<bool> {
+/// The recognition catalogue of `code-tables/` (Hubei, 京津冀鲁; docs/recognition.md).
+pub const CATALOGUE: &[u8] = include_bytes!("../../../code-tables/catalogue.csv");
+/// Allowable total errors (NCCL / WS/T 403).
+pub const ALLOWABLE_ERROR: &[u8] = include_bytes!("../../../code-tables/allowable-error.csv");
+
+/// The allowable total errors shipped in `code-tables/`.
+pub fn allowable_errors() -> anyhow::Result<huren_core::recognition::AllowableErrors> {
+    let (rows, problems) = huren_csv::parse_allowable_error(ALLOWABLE_ERROR)?;
+    if let Some(p) = problems.first() {
+        bail!(
+            "code-tables/allowable-error.csv line {}: {}",
+            p.line,
+            p.message
+        );
+    }
+    Ok(huren_core::recognition::AllowableErrors::new(
+        rows.into_iter()
+            .map(|r| (r.national_code, r.loinc, r.tea, r.absolute_unit)),
+    ))
+}
+
+/// Loads the seed if the database has no release yet: the registries, then the recognition
+/// catalogue. Returns whether it did.
+pub fn seed_if_empty(store: &dyn Storage) -> anyhow::Result<bool> {
     if !store.releases()?.is_empty() {
         return Ok(false);
     }
@@ -102,6 +124,12 @@ pub fn seed_if_empty(store: &dyn RegistryStore) -> anyhow::Result<bool> {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
+    }
+    let registry = crate::registry_ops::load_registry(store)?;
+    let report = huren_http::quality_import::import_catalogue(store, &registry, CATALOGUE)
+        .map_err(|e| anyhow::anyhow!("storing the catalogue seed: {e}"))?;
+    if let Some(p) = report.problems.first() {
+        bail!("code-tables/catalogue.csv line {}: {}", p.line, p.message);
     }
     Ok(true)
 }

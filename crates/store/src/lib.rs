@@ -377,6 +377,11 @@ impl Store {
                         h::province.eq(new.province),
                         h::city.eq(new.city),
                         h::level.eq(new.level),
+                        h::alliances.eq(&new.alliances),
+                        h::iqc_rules.eq(new.iqc_rules),
+                        h::harmonized_intervals.eq(new.harmonized_intervals),
+                        h::accreditation.eq(new.accreditation),
+                        h::accredited_until.eq(new.accredited_until),
                         h::updated_at.eq(now),
                     ))
                     .execute(conn)?;
@@ -403,6 +408,11 @@ impl Store {
                         h::province.eq(excluded(h::province)),
                         h::city.eq(excluded(h::city)),
                         h::level.eq(excluded(h::level)),
+                        h::alliances.eq(excluded(h::alliances)),
+                        h::iqc_rules.eq(excluded(h::iqc_rules)),
+                        h::harmonized_intervals.eq(excluded(h::harmonized_intervals)),
+                        h::accreditation.eq(excluded(h::accreditation)),
+                        h::accredited_until.eq(excluded(h::accredited_until)),
                         h::updated_at.eq(excluded(h::updated_at)),
                     ))
                     .execute(conn)?;

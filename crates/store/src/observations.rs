@@ -28,9 +28,10 @@ struct ObservationRow {
     resource: String,
     source: String,
     updated_at: i64,
+    recognition: String,
 }
 
-const OBSERVATION_COLUMNS: usize = 13;
+const OBSERVATION_COLUMNS: usize = 14;
 
 impl ObservationRow {
     fn new(o: &StoredObservation) -> ObservationRow {
@@ -48,6 +49,7 @@ impl ObservationRow {
             resource: o.resource.clone(),
             source: o.source.clone(),
             updated_at: o.updated_at,
+            recognition: o.recognition.clone(),
         }
     }
 
@@ -67,6 +69,7 @@ impl ObservationRow {
             resource: self.resource,
             source: self.source,
             updated_at: self.updated_at,
+            recognition: self.recognition,
         })
     }
 }
@@ -388,6 +391,8 @@ impl Store {
                 resource: row.resource,
                 source: row.source,
                 updated_at: row.updated_at,
+                // Only the current version's recognition facts are kept.
+                recognition: String::new(),
                 ..current.clone()
             });
         }

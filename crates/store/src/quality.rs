@@ -1,14 +1,14 @@
 //! Laboratory quality data (EQA events, IQC control observations) and the recognition
 //! catalogue: core's [`QualityStore`] port.
 
-use crate::schema::{catalogue, eqa_events, iqc_observations};
+use crate::schema::{catalogue, eqa_events, iqc_observations, retests};
 use crate::{Pools, Store, StoreError, port_error, rows_per_statement};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use huren_core::HospitalId;
 use huren_core::ports::{PortError, QualityStore};
 use huren_core::qc::{ControlObservation, EqaEvent};
-use huren_core::recognition::{CatalogueEntry, Scope};
+use huren_core::recognition::{CatalogueEntry, Retest, RetestReason, Scope};
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
 #[diesel(table_name = eqa_events, treat_none_as_default_value = false)]
@@ -33,6 +33,50 @@ struct IqcRow {
     value: f64,
     target_mean: f64,
     target_sd: f64,
+}
+
+#[derive(Insertable, Debug)]
+#[diesel(table_name = retests, treat_none_as_default_value = false)]
+struct NewRetest<'a> {
+    observation_id: &'a str,
+    issuer_id: &'a str,
+    receiver_id: &'a str,
+    clinician: &'a str,
+    reason: &'a str,
+    text: &'a str,
+    recognizable: bool,
+    recorded_at: i64,
+}
+
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = retests)]
+struct RetestRow {
+    id: i64,
+    observation_id: String,
+    issuer_id: String,
+    receiver_id: String,
+    clinician: String,
+    reason: String,
+    text: String,
+    recognizable: bool,
+    recorded_at: i64,
+}
+
+impl RetestRow {
+    /// `None` for a row no writer of this crate produced (an unknown reason, a bad id).
+    fn into_retest(self) -> Option<Retest> {
+        Some(Retest {
+            id: self.id,
+            observation_id: self.observation_id,
+            issuer: HospitalId::parse(&self.issuer_id).ok()?,
+            receiver: HospitalId::parse(&self.receiver_id).ok()?,
+            clinician: self.clinician,
+            reason: RetestReason::parse(&self.reason)?,
+            text: self.text,
+            recognizable: self.recognizable,
+            recorded_at: self.recorded_at,
+        })
+    }
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
@@ -238,6 +282,51 @@ impl Store {
     }
 }
 
+/// Retests.
+impl Store {
+    fn put_retest_impl(&self, r: &Retest) -> Result<i64, StoreError> {
+        use crate::schema::retests::dsl as t;
+        let new = NewRetest {
+            observation_id: &r.observation_id,
+            issuer_id: r.issuer.as_str(),
+            receiver_id: r.receiver.as_str(),
+            clinician: &r.clinician,
+            reason: r.reason.as_str(),
+            text: &r.text,
+            recognizable: r.recognizable,
+            recorded_at: r.recorded_at,
+        };
+        with_conn!(self, |conn| Ok(diesel::insert_into(t::retests)
+            .values(&new)
+            .returning(t::id)
+            .get_result(conn)?))
+    }
+
+    fn retests_impl(
+        &self,
+        observation_id: Option<&str>,
+        receiver: Option<&HospitalId>,
+    ) -> Result<Vec<Retest>, StoreError> {
+        use crate::schema::retests::dsl as t;
+        let rows: Vec<RetestRow> = with_conn!(self, |conn| {
+            let mut q = t::retests.into_boxed();
+            if let Some(o) = observation_id {
+                q = q.filter(t::observation_id.eq(o));
+            }
+            if let Some(r) = receiver {
+                q = q.filter(t::receiver_id.eq(r.as_str()));
+            }
+            q.order((t::recorded_at.desc(), t::id.desc()))
+                .select(RetestRow::as_select())
+                .load(conn)?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(RetestRow::into_retest)
+            .collect())
+    }
+}
+
 impl QualityStore for Store {
     fn put_eqa_events(
         &self,
@@ -280,5 +369,17 @@ impl QualityStore for Store {
 
     fn catalogue(&self) -> Result<Vec<CatalogueEntry>, PortError> {
         Ok(self.catalogue_impl()?)
+    }
+
+    fn put_retest(&self, retest: &Retest) -> Result<i64, PortError> {
+        self.put_retest_impl(retest).map_err(port_error)
+    }
+
+    fn retests(
+        &self,
+        observation_id: Option<&str>,
+        receiver: Option<&HospitalId>,
+    ) -> Result<Vec<Retest>, PortError> {
+        Ok(self.retests_impl(observation_id, receiver)?)
     }
 }

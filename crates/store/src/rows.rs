@@ -2,7 +2,7 @@
 
 use crate::schema::{concepts, hospitals, mapping_history, mappings, releases};
 use diesel::prelude::*;
-use huren_core::mapping::{LocalTerm, MappingChange};
+use huren_core::mapping::{LabProfile, LocalTerm, MappingChange};
 use huren_core::{
     Axes, CodeSystem, Concept, Equivalence, Hospital, HospitalId, Mapping, MappingStatus, Release,
     Status,
@@ -155,6 +155,11 @@ pub struct HospitalRow {
     pub province: String,
     pub city: String,
     pub level: String,
+    pub alliances: String,
+    pub iqc_rules: String,
+    pub harmonized_intervals: bool,
+    pub accreditation: String,
+    pub accredited_until: String,
 }
 
 impl HospitalRow {
@@ -166,6 +171,18 @@ impl HospitalRow {
             province: self.province,
             city: self.city,
             level: self.level,
+            lab: LabProfile {
+                alliances: self
+                    .alliances
+                    .split(';')
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                iqc_rules: self.iqc_rules,
+                harmonized_intervals: self.harmonized_intervals,
+                accreditation: self.accreditation,
+                accredited_until: self.accredited_until,
+            },
         })
     }
 }
@@ -183,11 +200,16 @@ pub struct NewHospital<'a> {
     pub level: &'a str,
     pub created_at: i64,
     pub updated_at: i64,
+    pub alliances: String,
+    pub iqc_rules: &'a str,
+    pub harmonized_intervals: bool,
+    pub accreditation: &'a str,
+    pub accredited_until: &'a str,
 }
 
 impl<'a> NewHospital<'a> {
     /// How many bind parameters one row takes.
-    pub const COLUMNS: usize = 7;
+    pub const COLUMNS: usize = 12;
 
     pub fn new(h: &'a Hospital, now: i64) -> NewHospital<'a> {
         NewHospital {
@@ -198,6 +220,11 @@ impl<'a> NewHospital<'a> {
             level: &h.level,
             created_at: now,
             updated_at: now,
+            alliances: h.lab.alliances.join(";"),
+            iqc_rules: &h.lab.iqc_rules,
+            harmonized_intervals: h.lab.harmonized_intervals,
+            accreditation: &h.lab.accreditation,
+            accredited_until: &h.lab.accredited_until,
         }
     }
 }

@@ -45,6 +45,11 @@ diesel::table! {
         level -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        alliances -> Text,
+        iqc_rules -> Text,
+        harmonized_intervals -> Bool,
+        accreditation -> Text,
+        accredited_until -> Text,
     }
 }
 
@@ -102,6 +107,7 @@ diesel::table! {
         resource -> Text,
         source -> Text,
         updated_at -> BigInt,
+        recognition -> Text,
     }
 }
 
@@ -174,6 +180,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    retests (id) {
+        id -> BigInt,
+        observation_id -> Text,
+        issuer_id -> Text,
+        receiver_id -> Text,
+        clinician -> Text,
+        reason -> Text,
+        text -> Text,
+        recognizable -> Bool,
+        recorded_at -> BigInt,
+    }
+}
+
 diesel::joinable!(mappings -> hospitals (hospital_id));
 diesel::joinable!(mapping_history -> hospitals (hospital_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -188,5 +208,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     unmapped_codes,
     eqa_events,
     iqc_observations,
-    catalogue
+    catalogue,
+    retests
 );

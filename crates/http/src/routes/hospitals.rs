@@ -5,7 +5,7 @@ use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use actix_web::HttpResponse;
 use actix_web::web::{Json, Path};
-use huren_core::{Hospital, HospitalId};
+use huren_core::{Hospital, HospitalId, LabProfile};
 use serde::{Deserialize, Serialize};
 
 /// A hospital as JSON.
@@ -19,22 +19,50 @@ pub struct HospitalJson {
     pub city: String,
     #[serde(default)]
     pub level: String,
+    /// Medical alliance and named-region ids (`jjjl`).
+    #[serde(default)]
+    pub alliances: Vec<String>,
+    /// The Westgard rule set of its IQC; empty for the classic set.
+    #[serde(default)]
+    pub iqc_rules: String,
+    #[serde(default)]
+    pub harmonized_intervals: bool,
+    /// ISO 15189 accreditation (`CNAS MT0001`).
+    #[serde(default)]
+    pub accreditation: String,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub accredited_until: String,
 }
 
 impl HospitalJson {
     /// Checks the fields; the error names the first bad one.
     pub fn into_hospital(self) -> Result<Hospital, ApiError> {
-        Hospital::parse(
+        let first = |problems: Vec<(&'static str, String)>| {
+            let (field, message) = problems.into_iter().next().unwrap_or_default();
+            ApiError::param(field, message)
+        };
+        let mut h = Hospital::parse(
             &self.id,
             &self.name,
             &self.province,
             &self.city,
             &self.level,
         )
-        .map_err(|problems| {
-            let (field, message) = problems.into_iter().next().unwrap_or_default();
-            ApiError::param(field, message)
-        })
+        .map_err(first)?;
+        h.lab = LabProfile::parse(
+            &self.alliances.join(";"),
+            &self.iqc_rules,
+            if self.harmonized_intervals {
+                "true"
+            } else {
+                "false"
+            },
+            &self.accreditation,
+            &self.accredited_until,
+        )
+        .map_err(first)?;
+        Ok(h)
     }
 }
 
@@ -46,6 +74,11 @@ impl From<&Hospital> for HospitalJson {
             province: h.province.clone(),
             city: h.city.clone(),
             level: h.level.clone(),
+            alliances: h.lab.alliances.clone(),
+            iqc_rules: h.lab.iqc_rules.clone(),
+            harmonized_intervals: h.lab.harmonized_intervals,
+            accreditation: h.lab.accreditation.clone(),
+            accredited_until: h.lab.accredited_until.clone(),
         }
     }
 }

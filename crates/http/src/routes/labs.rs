@@ -11,11 +11,12 @@ use crate::params::Params;
 use crate::quality_import::{
     QualityKind, QualityReport, import_catalogue, import_quality, resolve_code,
 };
+use crate::recognition::iqc_day;
 use actix_web::web::{Bytes, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use huren_core::HospitalId;
 use huren_core::observation::fhir_instant_millis;
-use huren_core::qc::{Action, CHINA_OFFSET_MINUTES, RuleSet, day_of, day_statuses, evaluate};
+use huren_core::qc::{Action, CHINA_OFFSET_MINUTES, RuleSet, day_of};
 use huren_csv::ItemRef;
 use serde_json::json;
 
@@ -117,15 +118,11 @@ pub async fn iqc(
     import(who, state, path, body, QualityKind::Iqc).await
 }
 
-/// How far back the rules look for earlier runs: `10x` at two controls per run spans five
-/// runs, which at one run a day is five days; thirty days leave room for weekends and
-/// holidays without reading a year of data.
-const LOOKBACK_DAYS: i64 = 30;
-
 /// `GET /api/labs/{hospital}/iqc/status?code=NATIONAL_OR_LOINC&date=YYYY-MM-DD[&rules=…]`:
 /// the IQC status of one item on one analysis day (that hospital's users, admins): `in-control`,
 /// `warning` or `rejected` with the rules that fired and every run of the day, or `no-data`.
-/// `rules` is a Westgard rule set (`1-2s:warning,1-3s,2-2s,R-4s,4-1s,10x`, the default).
+/// `rules` is a Westgard rule set (`1-2s:warning,1-3s,2-2s,R-4s,4-1s,10x`); by default the
+/// laboratory's own (its `iqc_rules`), else that classic set.
 pub async fn iqc_status(
     who: Principal,
     state: State,
@@ -154,25 +151,24 @@ pub async fn iqc_status(
         .filter(|_| date.len() == 10)
         .map(|ms| day_of(ms / 1000, CHINA_OFFSET_MINUTES))
         .ok_or_else(|| ApiError::param("date", format!("`{date}` is not a date (YYYY-MM-DD)")))?;
-    let rules = match params.get("rules")? {
-        None => RuleSet::classic(),
-        Some(r) => RuleSet::parse(r).map_err(|m| ApiError::param("rules", m))?,
+    let explicit = match params.get("rules")? {
+        None => None,
+        Some(r) => Some(RuleSet::parse(r).map_err(|m| ApiError::param("rules", m))?),
     };
-    // The day's end, and the look-back start, in seconds.
-    let day_start = day * 86_400 - i64::from(CHINA_OFFSET_MINUTES) * 60;
-    let (from, to) = (day_start - LOOKBACK_DAYS * 86_400, day_start + 86_400);
     let store = state.store.clone();
     let (key, item) = (id.clone(), national.clone());
-    let observations = blocking(move || Ok(store.iqc_observations(&key, &item, from, to)?)).await?;
-    let runs = evaluate(&observations, &rules);
-    let today: Vec<_> = runs
-        .iter()
-        .filter(|r| day_of(r.run_at, CHINA_OFFSET_MINUTES) == day)
-        .cloned()
-        .collect();
-    let status = day_statuses(&today, CHINA_OFFSET_MINUTES)
-        .into_iter()
-        .next();
+    let (rules, today, status) = blocking(move || {
+        // The laboratory's own rule set unless the question names one.
+        let rules = match explicit {
+            Some(r) => r,
+            None => store
+                .hospital(&key)?
+                .map_or_else(RuleSet::classic, |h| h.lab.rule_set()),
+        };
+        let (today, status) = iqc_day(&*store, &key, &item, day, &rules)?;
+        Ok((rules, today, status))
+    })
+    .await?;
     let verdict = match status.as_ref().map(|s| s.worst) {
         None => "no-data",
         Some(None) => "in-control",

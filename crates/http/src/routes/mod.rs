@@ -7,6 +7,7 @@ mod labs;
 mod lookup;
 mod mappings;
 mod metadata;
+mod recognition;
 mod registry;
 mod results;
 mod translate;
@@ -52,6 +53,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/fhir/Observation", web::post().to(results::create))
         .route("/fhir/Observation", web::get().to(results::search))
         .route("/fhir/Observation/{id}", web::get().to(results::read))
+        .route(
+            "/fhir/Observation/{id}/$recognition",
+            web::get().to(recognition::recognition),
+        )
+        .route(
+            "/fhir/Observation/{id}/$retest",
+            web::post().to(recognition::retest),
+        )
+        .route("/fhir/AuditEvent", web::get().to(recognition::audit_events))
+        .route(
+            "/api/labs/{id}/recognition",
+            web::get().to(recognition::lab_summary),
+        )
         .route(
             "/fhir/Observation/{id}/_history",
             web::get().to(results::history),

@@ -406,17 +406,27 @@ const SEARCH_PARAMS: &[&str] = &[
     "patient:identifier",
     "code",
     "date",
+    "recognizable",
+    "receiver",
+    "at",
     "_count",
     "_offset",
     "_format",
 ];
 
+/// How many of one patient's results `recognizable=` judges at most.
+const MAX_JUDGED: usize = 2000;
+
 /// `GET /fhir/Observation?subject:identifier=SYSTEM|VALUE&code=[system|]code&date=ge…&date=le…
 /// &_count=N`: a `searchset` Bundle, newest first, with a `next` link while there are more.
 /// `code` matches national, LOINC and local codes alike (a system narrows it). Visible results
 /// only; clinicians see every hospital's, which is the point of mutual recognition.
+///
+/// `recognizable=true` (or `false`) keeps the patient's results that the caller's hospital may
+/// (or may not) recognize now (or at `at`); an admin names the hospital with `receiver`. It
+/// needs a patient.
 pub async fn search(
-    _who: Principal,
+    who: Principal,
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -480,6 +490,37 @@ pub async fn search(
     }
     let count = params.usize("_count", PAGE, MAX_PAGE)?;
     let offset = params.usize("_offset", 0, usize::MAX)?;
+    let recognizable = match params.get("recognizable")? {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            return Err(ApiError::param(
+                "recognizable",
+                format!("`{other}` is not true or false"),
+            ));
+        }
+    };
+    let judged = match recognizable {
+        Some(wanted) => {
+            if subject.is_none() {
+                return Err(ApiError::param(
+                    "recognizable",
+                    "recognizable= needs a patient (subject:identifier or patient:identifier)",
+                ));
+            }
+            let receiver = super::recognition::receiver_of(&who, &params)?;
+            Some((wanted, receiver, super::recognition::at_of(&params)?))
+        }
+        None => {
+            for p in ["receiver", "at"] {
+                if params.get(p)?.is_some() {
+                    return Err(ApiError::param(p, "only used with recognizable="));
+                }
+            }
+            None
+        }
+    };
     let query = ObservationQuery {
         hospital: None,
         subject,
@@ -487,12 +528,40 @@ pub async fn search(
         effective_from: from,
         effective_to: to,
         include_held: false,
-        // One more than asked, to know whether there is a next page.
-        limit: count + 1,
-        offset,
+        // One more than asked, to know whether there is a next page; every result of the
+        // patient when they are judged first.
+        limit: if judged.is_some() {
+            MAX_JUDGED
+        } else {
+            count + 1
+        },
+        offset: if judged.is_some() { 0 } else { offset },
     };
-    let store = state.store.clone();
-    let mut found = blocking(move || Ok(store.search_observations(&query)?)).await?;
+    let st = state.clone();
+    let mut found = blocking(move || {
+        let found = st.store.search_observations(&query)?;
+        let Some((wanted, receiver, at)) = judged else {
+            return Ok(found);
+        };
+        let catalog = st.catalog();
+        let mut assessor =
+            crate::recognition::Assessor::new(&*st.store, &catalog.registry, &st.results)?;
+        let region = assessor
+            .hospital(&receiver)?
+            .map(huren_core::Hospital::region)
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("no hospital `{receiver}` (the receiver)"))
+            })?;
+        let mut kept = Vec::new();
+        for o in found {
+            let d = super::recognition::decision_for(&mut assessor, &o, &region, at)?;
+            if d.recognizable == wanted {
+                kept.push(o);
+            }
+        }
+        Ok(kept.into_iter().skip(offset).take(count + 1).collect())
+    })
+    .await?;
     let more = found.len() > count;
     found.truncate(count);
     let self_url = format!("{}/Observation?{}", state.urls.base, req.query_string());

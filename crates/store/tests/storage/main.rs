@@ -187,6 +187,7 @@ fn hospital(id: &str, name: &str) -> Hospital {
         province: "420000".into(),
         city: "420100".into(),
         level: "三级甲等".into(),
+        lab: Default::default(),
     }
 }
 

@@ -21,6 +21,7 @@ pub(crate) fn each_db(test: impl Fn(&TestDb, &Store)) {
                     province: String::new(),
                     city: String::new(),
                     level: String::new(),
+                    lab: Default::default(),
                 })
                 .unwrap();
         }
@@ -32,7 +33,7 @@ pub(crate) fn hid(id: &str) -> HospitalId {
     HospitalId::parse(id).unwrap()
 }
 
-fn obs(hospital: &str, identity: &str, value: &str) -> StoredObservation {
+pub(crate) fn obs(hospital: &str, identity: &str, value: &str) -> StoredObservation {
     let hospital = hid(hospital);
     StoredObservation {
         id: observation_id(&hospital, identity),
@@ -54,6 +55,7 @@ fn obs(hospital: &str, identity: &str, value: &str) -> StoredObservation {
         ),
         source: "{}".into(),
         updated_at: 0,
+        recognition: r#"{"national_code":"9000033-2"}"#.into(),
     }
 }
 

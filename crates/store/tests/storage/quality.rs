@@ -141,3 +141,77 @@ fn the_catalogue_round_trips_every_kind_of_scope() {
         assert_eq!(stored, entries, "{db:?}");
     });
 }
+
+#[test]
+fn a_hospitals_lab_profile_round_trips_and_is_replaced_with_it() {
+    use huren_core::ports::HospitalStore;
+    use huren_core::{Hospital, LabProfile};
+    each_db(|db, store| {
+        let mut h = store.hospital(&hid("hosp-a")).unwrap().unwrap();
+        h.lab = LabProfile {
+            alliances: vec!["wh-east".into(), "jjjl".into()],
+            iqc_rules: "1-2s:warning,1-3s,2of3-2s,R-4s,3-1s,6x".into(),
+            harmonized_intervals: true,
+            accreditation: "CNAS MT0001".into(),
+            accredited_until: "2028-03-31".into(),
+        };
+        assert!(!store.upsert_hospital(&h).unwrap());
+        assert_eq!(store.hospital(&h.id).unwrap().unwrap(), h, "{db:?}");
+        let plain = Hospital {
+            lab: LabProfile::default(),
+            ..h.clone()
+        };
+        store
+            .upsert_hospitals(std::slice::from_ref(&plain))
+            .unwrap();
+        assert_eq!(store.hospital(&h.id).unwrap().unwrap(), plain, "{db:?}");
+    });
+}
+
+#[test]
+fn retests_are_kept_newest_first_and_found_by_observation_or_receiver() {
+    use huren_core::ports::ObservationStore;
+    use huren_core::recognition::{Retest, RetestReason};
+    each_db(|db, store| {
+        let o = crate::observations::obs("hosp-a", "urn:x|1", "5.1");
+        store.write_observations(&[(o.clone(), None)]).unwrap();
+        let stored = store.observation(&o.id).unwrap().unwrap();
+        assert_eq!(stored.recognition, o.recognition, "{db:?}");
+        let retest = |at: i64, reason, text: &str| Retest {
+            id: 0,
+            observation_id: o.id.clone(),
+            issuer: hid("hosp-a"),
+            receiver: hid("hosp-b"),
+            clinician: "dr-li".into(),
+            reason,
+            text: text.into(),
+            recognizable: true,
+            recorded_at: at,
+        };
+        let first = store
+            .put_retest(&retest(1_000, RetestReason::Emergency, ""))
+            .unwrap();
+        let second = store
+            .put_retest(&retest(2_000, RetestReason::Other, "患者要求"))
+            .unwrap();
+        assert_ne!(first, second);
+        let all = store.retests(Some(&o.id), None).unwrap();
+        assert_eq!(
+            all.iter().map(|r| (r.id, r.reason)).collect::<Vec<_>>(),
+            vec![
+                (second, RetestReason::Other),
+                (first, RetestReason::Emergency)
+            ],
+            "{db:?}"
+        );
+        assert_eq!(all[0].text, "患者要求");
+        assert_eq!(store.retests(None, Some(&hid("hosp-b"))).unwrap().len(), 2);
+        assert!(
+            store
+                .retests(None, Some(&hid("hosp-a")))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(store.retests(Some("other"), None).unwrap().is_empty());
+    });
+}
