@@ -10,6 +10,7 @@ mod mappings;
 mod mllp;
 mod normalize_cli;
 mod quality_cli;
+mod recognition;
 mod registry;
 mod results;
 mod seed_files;
