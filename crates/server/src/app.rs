@@ -170,6 +170,7 @@ pub fn results_config(settings: &Settings) -> anyhow::Result<ResultsConfig> {
     Ok(ResultsConfig {
         intervals: crate::seed::reference_intervals()?,
         tea: crate::seed::allowable_errors()?,
+        eqa: settings.eqa.clone(),
         national_id_system: settings.national_id_system.clone(),
         ..ResultsConfig::default()
     })

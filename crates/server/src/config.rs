@@ -53,6 +53,8 @@ pub struct Settings {
     pub facilities: Vec<(String, huren_core::HospitalId)>,
     /// The identifier system of national patient identifiers.
     pub national_id_system: String,
+    /// How EQA events are scored for recognition (`--eqa-…`).
+    pub eqa: huren_core::qc::EqaPolicy,
 }
 
 impl Settings {
@@ -71,6 +73,7 @@ impl Settings {
             mllp_addr: None,
             facilities: Vec::new(),
             national_id_system: huren_http::ingest::DEFAULT_NATIONAL_ID_SYSTEM.into(),
+            eqa: huren_core::qc::EqaPolicy::default(),
         }
     }
 }

@@ -71,6 +71,16 @@ enum Command {
         /// card): what links one person's results across hospitals.
         #[arg(long, env = "HUREN_NATIONAL_ID_SYSTEM", default_value = huren_http::ingest::DEFAULT_NATIONAL_ID_SYSTEM)]
         national_id_system: String,
+        /// EQA: the share of acceptable samples (percent) that makes an event satisfactory.
+        #[arg(long, env = "HUREN_EQA_PASS_PERCENT", default_value_t = 80, value_parser = clap::value_parser!(u32).range(1..=100))]
+        eqa_pass_percent: u32,
+        /// EQA: performance is unsuccessful when LIMIT of the last WINDOW events of a program
+        /// are unsatisfactory (`2/3`).
+        #[arg(long, env = "HUREN_EQA_UNSUCCESSFUL", default_value = "2/3", value_parser = parse_unsuccessful)]
+        eqa_unsuccessful: (usize, usize),
+        /// EQA: how old, in days, the latest event may be for recognition.
+        #[arg(long, env = "HUREN_EQA_MAX_AGE_DAYS", default_value_t = 365)]
+        eqa_max_age_days: u32,
     },
     /// Normalize a results file offline (HL7 v2, FHIR JSON or CSV, told by content): one
     /// Observation per line on stdout, problems and held results on stderr. Writes nothing.
@@ -253,6 +263,18 @@ fn open(db: &DbArgs) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// `LIMIT/WINDOW` of `--eqa-unsuccessful`: 1 ≤ LIMIT ≤ WINDOW.
+fn parse_unsuccessful(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{s}` is not LIMIT/WINDOW with 1 <= LIMIT <= WINDOW (e.g. 2/3)");
+    let (limit, window) = s.split_once('/').ok_or_else(bad)?;
+    let limit: usize = limit.trim().parse().map_err(|_| bad())?;
+    let window: usize = window.trim().parse().map_err(|_| bad())?;
+    if limit == 0 || limit > window {
+        return Err(bad());
+    }
+    Ok((limit, window))
+}
+
 fn env_secret() -> Option<Secret> {
     std::env::var("HUREN_JWT_SECRET")
         .ok()
@@ -272,9 +294,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mllp_addr,
             mllp_facilities,
             national_id_system,
+            eqa_pass_percent,
+            eqa_unsuccessful: (unsatisfactory_limit, window),
+            eqa_max_age_days,
         } => {
             let mut settings = Settings::new(db.db);
             settings.national_id_system = national_id_system;
+            settings.eqa = huren_core::qc::EqaPolicy {
+                pass_percent: eqa_pass_percent,
+                window,
+                unsatisfactory_limit,
+                max_age_days: i64::from(eqa_max_age_days),
+            };
             settings.mllp_addr = mllp_addr;
             settings.facilities = mllp_facilities;
             settings.two_person_rule = two_person_rule;

@@ -26,6 +26,11 @@ impl Drop for TestApp {
 
 /// Starts the service on `db`, on a free port, in a thread of its own.
 pub fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with(db, |_| {})
+}
+
+/// [`spawn_app`] with settings changed by `change`.
+pub fn spawn_app_with(db: TestDb, change: impl FnOnce(&mut Settings)) -> TestApp {
     let data = tempfile::tempdir().unwrap();
     let mut settings = Settings::new(db.url());
     settings.addr = "127.0.0.1:0".into();
@@ -33,6 +38,7 @@ pub fn spawn_app(db: TestDb) -> TestApp {
     settings.data_dir = data.path().to_path_buf();
     settings.workers = Some(2);
     settings.refresh_secs = 1;
+    change(&mut settings);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {

@@ -4,7 +4,7 @@
 //! that pass every rule; a clinician in Shanghai gets none. Dates are relative to today, so
 //! that the tag written at ingest ("now") and the answers at `at` do not age.
 
-use crate::helpers::{Answer, TestApp, apps};
+use crate::helpers::{Answer, TestApp, apps, spawn_app_with};
 use huren_testkit::fhir_schema::validate_r4;
 use huren_testkit::{TEST_SECRET, token, token_for};
 use serde_json::Value;
@@ -440,5 +440,26 @@ fn recognition_questions_need_a_patient_a_receiver_and_sane_values() {
         assert_eq!(a.status, 200, "{:#}", a.body);
         app.get_as("/fhir/Observation/nothing/$recognition", Some(&c))
             .outcome(404, "not-found");
+    }
+}
+
+#[test]
+fn the_eqa_thresholds_are_settings() {
+    // At 100 %, glucose's latest event (4 of 5 acceptable) is unsatisfactory.
+    for db in huren_testkit::TestDb::all() {
+        let app = spawn_app_with(db, |s| s.eqa.pass_percent = 100);
+        setup(&app);
+        send(&app);
+        let c = clinician("hosp-c");
+        assert!(recognizable(&app, &c, true, 5).is_empty());
+        let id = id_of(&app, "14749-6", "final");
+        let a = app.get_as(
+            &format!("/fhir/Observation/{id}/$recognition?at={}", at(5)),
+            Some(&c),
+        );
+        assert_eq!(
+            reasons(&a.body),
+            (false, vec!["eqa-unsatisfactory".to_owned()])
+        );
     }
 }
