@@ -14,7 +14,7 @@
 
 use crate::FhirError;
 use crate::Urls;
-use crate::observation::json::{RawObject, json_string};
+use crate::observation::json::{ObjectWriter, RawObject, json_string};
 use crate::observation::time::instant_from_millis;
 use huren_core::recognition::{Decision, Retest, Severity};
 use serde_json::{Value, json};
@@ -138,30 +138,18 @@ pub fn with_recognition(
     ext.push(']');
 
     let meta = Value::Object(meta).to_string();
-    let mut out = String::with_capacity(resource_json.len() + meta.len() + ours.len() + 32);
-    out.push('{');
-    let mut first = true;
-    let mut member = |key: &str, raw: &str| {
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        out.push_str(&json_string(key));
-        out.push(':');
-        out.push_str(raw);
-    };
+    let mut out = ObjectWriter::with_capacity(resource_json.len() + meta.len() + ours.len() + 32);
     if let Some(rt) = o.get("resourceType") {
-        member("resourceType", rt.get());
+        out.member("resourceType", rt.get());
     }
-    member("meta", &meta);
-    member("extension", &ext);
+    out.member("meta", &meta);
+    out.member("extension", &ext);
     for (k, v) in &o.members {
         if !matches!(k.as_str(), "resourceType" | "meta" | "extension") {
-            member(k, v.get());
+            out.member(k, v.get());
         }
     }
-    out.push('}');
-    Ok(out)
+    Ok(out.finish())
 }
 
 /// The `Parameters` answer of `$recognition`: `recognizable`, `receiver` (the hospital asked

@@ -6,7 +6,7 @@
 //! against the official R4 JSON schema and fhir-model's typed `Observation`.
 
 use super::EmitContext;
-use super::json::{RawObject, json_string};
+use super::json::{ObjectWriter, RawObject, json_string};
 use super::time::{Temporal, check, instant_from_millis};
 use super::{UCUM, V3_INTERPRETATION};
 use crate::FhirError;
@@ -471,28 +471,16 @@ pub fn with_meta(
     }
     meta.push('}');
 
-    let mut out = String::with_capacity(resource_json.len() + meta.len() + id.len() + 32);
-    out.push('{');
-    let mut first = true;
-    let mut member = |key: &str, raw: &str| {
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        out.push_str(&json_string(key));
-        out.push(':');
-        out.push_str(raw);
-    };
+    let mut out = ObjectWriter::with_capacity(resource_json.len() + meta.len() + id.len() + 32);
     if let Some(rt) = o.get("resourceType") {
-        member("resourceType", rt.get());
+        out.member("resourceType", rt.get());
     }
-    member("id", &json_string(id));
-    member("meta", &meta);
+    out.member("id", &json_string(id));
+    out.member("meta", &meta);
     for (k, v) in &o.members {
         if !matches!(k.as_str(), "resourceType" | "id" | "meta") {
-            member(k, v.get());
+            out.member(k, v.get());
         }
     }
-    out.push('}');
-    Ok(out.into_bytes())
+    Ok(out.finish().into_bytes())
 }

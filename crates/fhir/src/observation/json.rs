@@ -17,6 +17,35 @@ use std::fmt;
 /// A JSON object: its members in document order, values as raw JSON text. Duplicate keys are
 /// kept (FHIR JSON forbids them; [`obj`] reports them).
 #[derive(Debug)]
+/// Writes a JSON object member by member, each value given as raw JSON.
+pub(crate) struct ObjectWriter {
+    out: String,
+    first: bool,
+}
+
+impl ObjectWriter {
+    pub fn with_capacity(n: usize) -> ObjectWriter {
+        let mut out = String::with_capacity(n);
+        out.push('{');
+        ObjectWriter { out, first: true }
+    }
+
+    pub fn member(&mut self, key: &str, raw: &str) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push_str(&json_string(key));
+        self.out.push(':');
+        self.out.push_str(raw);
+    }
+
+    pub fn finish(mut self) -> String {
+        self.out.push('}');
+        self.out
+    }
+}
+
 pub(crate) struct RawObject<'a> {
     pub members: Vec<(String, &'a RawValue)>,
 }

@@ -115,6 +115,31 @@ pub(crate) fn path_id(raw: &str) -> Result<HospitalId, ApiError> {
     HospitalId::parse(raw).map_err(|e| ApiError::param("hospital", e.to_string()))
 }
 
+/// The hospital of a `/…/{id}/…` path that `who` may read: a bad id is a 400, another
+/// hospital's a 403, an unknown one a 404.
+pub(crate) async fn readable(
+    who: &Principal,
+    state: &State,
+    path: &str,
+) -> Result<Hospital, ApiError> {
+    let id = path_id(path)?;
+    may_read(who, &id)?;
+    existing(state, &id).await
+}
+
+/// An admin, or a 403 saying that only an admin may do `what`.
+pub(crate) fn admin_only(who: &Principal, what: &str) -> Result<(), ApiError> {
+    if who.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "only an admin may {what} ({} `{}`)",
+            who.role.as_str(),
+            who.sub
+        )))
+    }
+}
+
 /// The hospital, or 404.
 pub(crate) async fn existing(state: &State, id: &HospitalId) -> Result<Hospital, ApiError> {
     let store = state.store.clone();
@@ -130,11 +155,7 @@ pub async fn upsert(
     state: State,
     body: Json<HospitalJson>,
 ) -> Result<HttpResponse, ApiError> {
-    if who.role != Role::Admin {
-        return Err(ApiError::Forbidden(
-            "only an admin may create hospitals".into(),
-        ));
-    }
+    admin_only(&who, "create or update hospitals")?;
     let hospital = body.into_inner().into_hospital()?;
     let store = state.store.clone();
     let h = hospital.clone();
@@ -167,8 +188,6 @@ pub async fn read(
     state: State,
     path: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&path)?;
-    may_read(&who, &id)?;
-    let h = existing(&state, &id).await?;
+    let h = readable(&who, &state, &path).await?;
     Ok(HttpResponse::Ok().json(HospitalJson::from(&h)))
 }

@@ -3,7 +3,7 @@
 //! all or nothing, as `huren import eqa|iqc` does; `GET …/iqc/status` evaluates the Westgard
 //! rules for one item and day.
 
-use super::hospitals::{existing, may_read, path_id};
+use super::hospitals::{admin_only, existing, path_id, readable};
 use super::{State, blocking};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
@@ -58,13 +58,7 @@ pub async fn catalogue(
     state: State,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    if who.role != Role::Admin {
-        return Err(ApiError::Forbidden(format!(
-            "only an admin may change the recognition catalogue ({} `{}`)",
-            who.role.as_str(),
-            who.sub
-        )));
-    }
+    admin_only(&who, "change the recognition catalogue")?;
     non_empty(&body)?;
     let catalog = state.catalog();
     let store = state.store.clone();
@@ -129,9 +123,7 @@ pub async fn iqc_status(
     path: Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&path)?;
-    may_read(&who, &id)?;
-    existing(&state, &id).await?;
+    let id = readable(&who, &state, &path).await?.id;
     let params = Params::from_request(&req, &Bytes::new())?;
     let code = params.required("code")?.to_owned();
     let catalog = state.catalog();

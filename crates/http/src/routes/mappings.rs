@@ -1,7 +1,7 @@
 //! `/api/hospitals/{id}/mappings…`: a hospital's local codes, their national targets, the
 //! curators' review, and suggestions.
 
-use super::hospitals::{existing, may_curate, may_read, path_id};
+use super::hospitals::{existing, may_curate, may_read, path_id, readable};
 use super::{State, blocking};
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -171,9 +171,7 @@ pub async fn export(
     state: State,
     path: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&path)?;
-    may_read(&who, &id)?;
-    existing(&state, &id).await?;
+    let id = readable(&who, &state, &path).await?.id;
     let store = state.store.clone();
     let key = id.clone();
     let mappings = blocking(move || Ok(store.mappings(&key)?)).await?;
@@ -202,9 +200,7 @@ pub async fn list(
     path: Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&path)?;
-    may_read(&who, &id)?;
-    existing(&state, &id).await?;
+    let id = readable(&who, &state, &path).await?.id;
     let params = Params::from_request(&req, &Bytes::new())?;
     let filter = filter_of(&params)?;
     let page = params.usize("page", 1, 1_000_000)?.max(1);

@@ -9,7 +9,7 @@
 //!
 //! The receiving hospital is the caller's own; an admin names it with `receiver`.
 
-use super::hospitals::{existing, may_read, path_id};
+use super::hospitals::{admin_only, readable};
 use super::{State, blocking, fhir};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
@@ -228,13 +228,7 @@ pub async fn audit_events(
     state: State,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    if who.role != Role::Admin {
-        return Err(ApiError::Forbidden(format!(
-            "only an admin reads the audit trail ({} `{}`)",
-            who.role.as_str(),
-            who.sub
-        )));
-    }
+    admin_only(&who, "read the audit trail")?;
     let params = Params::from_request(&req, &Bytes::new())?;
     if let Some(unknown) = params
         .names()
@@ -302,9 +296,7 @@ pub async fn lab_summary(
     path: Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&path)?;
-    may_read(&who, &id)?;
-    existing(&state, &id).await?;
+    let id = readable(&who, &state, &path).await?.id;
     let params = Params::from_request(&req, &Bytes::new())?;
     let at = at_of(&params)?;
     let st = state.clone();

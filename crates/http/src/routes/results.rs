@@ -5,7 +5,7 @@
 //! Every input becomes core's `LabResult`s and goes through one pipeline (`crate::ingest`):
 //! normalize, build the Observation, write in one transaction.
 
-use super::hospitals::{existing, may_read, path_id};
+use super::hospitals::readable;
 use super::{State, blocking};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
@@ -750,9 +750,7 @@ pub async fn unmapped(
     path: Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&path)?;
-    may_read(&who, &id)?;
-    existing(&state, &id).await?;
+    let id = readable(&who, &state, &path).await?.id;
     let params = Params::from_request(&req, &Bytes::new())?;
     let limit = params.usize("limit", 3, 20)?;
     let store = state.store.clone();
