@@ -164,18 +164,39 @@ pub trait QualityStore: Send + Sync {
         hospital: &HospitalId,
         events: &[(String, EqaEvent)],
     ) -> Result<usize, PortError>;
+    /// The hospital's EQA events for several items, each with its item, oldest first.
+    fn eqa_events_of(
+        &self,
+        hospital: &HospitalId,
+        national_codes: &[String],
+    ) -> Result<Vec<(String, EqaEvent)>, PortError>;
     /// The hospital's EQA events for one item, oldest first.
     fn eqa_events(
         &self,
         hospital: &HospitalId,
         national_code: &str,
-    ) -> Result<Vec<EqaEvent>, PortError>;
+    ) -> Result<Vec<EqaEvent>, PortError> {
+        Ok(self
+            .eqa_events_of(hospital, &[national_code.to_owned()])?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect())
+    }
     /// Stores control observations, each with its item's national code.
     fn put_iqc_observations(
         &self,
         hospital: &HospitalId,
         observations: &[(String, ControlObservation)],
     ) -> Result<usize, PortError>;
+    /// The hospital's control observations for several items with `from <= run_at < to`
+    /// (seconds), each with its item, oldest first.
+    fn iqc_observations_of(
+        &self,
+        hospital: &HospitalId,
+        national_codes: &[String],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, ControlObservation)>, PortError>;
     /// The hospital's control observations for one item with `from <= run_at < to` (seconds),
     /// oldest first.
     fn iqc_observations(
@@ -184,7 +205,13 @@ pub trait QualityStore: Send + Sync {
         national_code: &str,
         from: i64,
         to: i64,
-    ) -> Result<Vec<ControlObservation>, PortError>;
+    ) -> Result<Vec<ControlObservation>, PortError> {
+        Ok(self
+            .iqc_observations_of(hospital, &[national_code.to_owned()], from, to)?
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect())
+    }
     /// Adds or replaces catalogue entries.
     fn put_catalogue(&self, entries: &[CatalogueEntry]) -> Result<usize, PortError>;
     /// The whole catalogue, by national code then scope.

@@ -11,7 +11,7 @@ use huren_core::observation::{
 };
 use huren_core::ports::{PortError, Storage};
 use huren_core::qc::EqaPolicy;
-use huren_core::recognition::AllowableErrors;
+use huren_core::recognition::{AllowableErrors, Recorded};
 use huren_core::reference::ReferenceIntervals;
 use huren_core::result::{LabResult, PatientIdPolicy, SentValue};
 use huren_core::{HospitalId, Mapping, normalize::NormalizeOptions};
@@ -141,15 +141,26 @@ pub fn prepare(
         .hospital(hospital)?
         .map(huren_core::Hospital::region)
         .unwrap_or_default();
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        let mapping = r.local_code().and_then(|c| mappings.get(&c.code));
-        let n = normalize(&ctx, r, mapping);
-        let recorded = recorded(&ctx, &n, mapping, i32::from(config.default_offset_minutes));
-        let mut prepared = build(n, hospital, &emit, config, now);
+    let normalized: Vec<(Prepared, Option<Recorded>)> = results
+        .into_iter()
+        .map(|r| {
+            let mapping = r.local_code().and_then(|c| mappings.get(&c.code));
+            let n = normalize(&ctx, r, mapping);
+            let recorded = recorded(&ctx, &n, mapping, i32::from(config.default_offset_minutes));
+            (build(n, hospital, &emit, config, now), recorded)
+        })
+        .collect();
+    let items: Vec<(String, i64)> = normalized
+        .iter()
+        .filter_map(|(_, r)| r.as_ref())
+        .map(|r| (r.result.national_code.clone(), r.result.collected_at))
+        .collect();
+    assessor.prefetch(hospital, &items)?;
+    // As of storing, for the issuing hospital's own region.
+    let at = now.div_euclid(1000);
+    let mut out = Vec::with_capacity(normalized.len());
+    for (mut prepared, recorded) in normalized {
         if let Some(rec) = recorded {
-            // As of storing, for the issuing hospital's own region.
-            let at = now.div_euclid(1000);
             let decision = assessor.decide(hospital, &rec, &region, at)?;
             let stored = &mut prepared.stored;
             if let Ok(tagged) = with_recognition(&stored.resource, urls, &decision) {

@@ -8,8 +8,8 @@
 use crate::ingest::ResultsConfig;
 use huren_core::ports::{PortError, Storage};
 use huren_core::qc::{
-    Action, CHINA_OFFSET_MINUTES, DayStatus, EqaEvent, RuleSet, RunStatus, day_of, day_statuses,
-    evaluate,
+    Action, CHINA_OFFSET_MINUTES, ControlObservation, DayStatus, EqaEvent, RuleSet, RunStatus,
+    day_of, day_statuses, evaluate,
 };
 use huren_core::recognition::{
     CatalogueEntry, Decision, Facts, IqcDay, Recorded, Region, decide, interval_condition,
@@ -24,6 +24,29 @@ const DAY: i64 = 86_400;
 /// holidays without reading a year of data.
 pub const IQC_LOOKBACK_DAYS: i64 = 30;
 
+/// The look-back window of one analysis day: `[from, to)` in Unix seconds.
+fn iqc_window(day: i64) -> (i64, i64) {
+    let day_start = day * DAY - i64::from(CHINA_OFFSET_MINUTES) * 60;
+    (day_start - IQC_LOOKBACK_DAYS * DAY, day_start + DAY)
+}
+
+/// The runs of one analysis day among `observations` (which cover its look-back window),
+/// judged with the runs before, and the day's status (`None`: no control data that day).
+fn judge_day(
+    observations: &[ControlObservation],
+    day: i64,
+    rules: &RuleSet,
+) -> (Vec<RunStatus>, Option<DayStatus>) {
+    let today: Vec<RunStatus> = evaluate(observations, rules)
+        .into_iter()
+        .filter(|r| day_of(r.run_at, CHINA_OFFSET_MINUTES) == day)
+        .collect();
+    let status = day_statuses(&today, CHINA_OFFSET_MINUTES)
+        .into_iter()
+        .next();
+    (today, status)
+}
+
 /// The runs of one analysis day (in China time) of one item, judged with the runs of the
 /// [`IQC_LOOKBACK_DAYS`] before, and the day's status (`None`: no control data that day).
 ///
@@ -37,17 +60,9 @@ pub fn iqc_day(
     day: i64,
     rules: &RuleSet,
 ) -> Result<(Vec<RunStatus>, Option<DayStatus>), PortError> {
-    let day_start = day * DAY - i64::from(CHINA_OFFSET_MINUTES) * 60;
-    let (from, to) = (day_start - IQC_LOOKBACK_DAYS * DAY, day_start + DAY);
+    let (from, to) = iqc_window(day);
     let observations = store.iqc_observations(hospital, national_code, from, to)?;
-    let today: Vec<RunStatus> = evaluate(&observations, rules)
-        .into_iter()
-        .filter(|r| day_of(r.run_at, CHINA_OFFSET_MINUTES) == day)
-        .collect();
-    let status = day_statuses(&today, CHINA_OFFSET_MINUTES)
-        .into_iter()
-        .next();
-    Ok((today, status))
+    Ok(judge_day(&observations, day, rules))
 }
 
 /// A day's status as the decision reads it.
@@ -71,7 +86,15 @@ pub struct Assessor<'a> {
     catalogue: Vec<CatalogueEntry>,
     hospitals: HashMap<HospitalId, Option<Hospital>>,
     eqa: HashMap<(HospitalId, String), Vec<EqaEvent>>,
+    controls: HashMap<(HospitalId, String), Controls>,
     iqc: HashMap<(HospitalId, String, i64), IqcDay>,
+}
+
+/// Control observations of one laboratory and item read for `[from, to)`.
+struct Controls {
+    from: i64,
+    to: i64,
+    observations: Vec<ControlObservation>,
 }
 
 impl<'a> Assessor<'a> {
@@ -92,8 +115,96 @@ impl<'a> Assessor<'a> {
             catalogue: store.catalogue()?,
             hospitals: HashMap::new(),
             eqa: HashMap::new(),
+            controls: HashMap::new(),
             iqc: HashMap::new(),
         })
+    }
+
+    /// Reads the EQA events and control observations of `issuer` for every item of `results`
+    /// (national code, collection time in Unix seconds) in two queries, so that deciding on a
+    /// batch does not ask the database once per item.
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
+    pub fn prefetch(
+        &mut self,
+        issuer: &HospitalId,
+        results: &[(String, i64)],
+    ) -> Result<(), PortError> {
+        let mut codes: Vec<String> = results
+            .iter()
+            .map(|(c, _)| c.clone())
+            .filter(|c| !self.eqa.contains_key(&(issuer.clone(), c.clone())))
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        if codes.is_empty() {
+            return Ok(());
+        }
+        for c in &codes {
+            self.eqa.insert((issuer.clone(), c.clone()), Vec::new());
+        }
+        for (code, event) in self.store.eqa_events_of(issuer, &codes)? {
+            self.eqa
+                .entry((issuer.clone(), code))
+                .or_default()
+                .push(event);
+        }
+        let days = results
+            .iter()
+            .map(|(_, at)| day_of(*at, CHINA_OFFSET_MINUTES));
+        let (Some(first), Some(last)) = (days.clone().min(), days.max()) else {
+            return Ok(());
+        };
+        let (from, to) = (iqc_window(first).0, iqc_window(last).1);
+        let mut by_code: HashMap<String, Vec<ControlObservation>> = HashMap::new();
+        for (code, o) in self.store.iqc_observations_of(issuer, &codes, from, to)? {
+            by_code.entry(code).or_default().push(o);
+        }
+        for c in codes {
+            let observations = by_code.remove(&c).unwrap_or_default();
+            self.controls.insert(
+                (issuer.clone(), c),
+                Controls {
+                    from,
+                    to,
+                    observations,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The IQC condition of one laboratory, item and day: from what [`Self::prefetch`] read
+    /// when that covers the day's window, else from the store.
+    fn iqc_condition_of(
+        &mut self,
+        issuer: &HospitalId,
+        code: &str,
+        day: i64,
+        rules: &RuleSet,
+    ) -> Result<IqcDay, PortError> {
+        let key = (issuer.clone(), code.to_owned(), day);
+        if let Some(known) = self.iqc.get(&key) {
+            return Ok(known.clone());
+        }
+        let (from, to) = iqc_window(day);
+        let status = match self.controls.get(&(issuer.clone(), code.to_owned())) {
+            Some(c) if c.from <= from && to <= c.to => {
+                let window: Vec<ControlObservation> = c
+                    .observations
+                    .iter()
+                    .filter(|o| (from..to).contains(&o.run_at))
+                    .cloned()
+                    .collect();
+                judge_day(&window, day, rules).1
+            }
+            _ => iqc_day(self.store, issuer, code, day, rules)?.1,
+        };
+        let condition = iqc_condition(status.as_ref());
+        self.iqc.insert(key, condition.clone());
+        Ok(condition)
     }
 
     /// The catalogue read at the start.
@@ -139,12 +250,7 @@ impl<'a> Assessor<'a> {
             self.eqa.insert(eqa_key.clone(), events);
         }
         let day = day_of(recorded.result.collected_at, CHINA_OFFSET_MINUTES);
-        let iqc_key = (issuer.clone(), code.clone(), day);
-        if !self.iqc.contains_key(&iqc_key) {
-            let (_, status) = iqc_day(self.store, issuer, code, day, &rules)?;
-            self.iqc
-                .insert(iqc_key.clone(), iqc_condition(status.as_ref()));
-        }
+        let iqc = self.iqc_condition_of(issuer, code, day, &rules)?;
         let tea = self
             .registry
             .lookup(CodeSystem::National, code)
@@ -166,7 +272,7 @@ impl<'a> Assessor<'a> {
             receiver,
             catalogue: &self.catalogue,
             eqa: &eqa,
-            iqc: &self.iqc[&iqc_key],
+            iqc: &iqc,
             interval: &interval,
             at,
         }))

@@ -10,6 +10,9 @@ use huren_core::ports::{PortError, QualityStore};
 use huren_core::qc::{ControlObservation, EqaEvent};
 use huren_core::recognition::{CatalogueEntry, Retest, RetestReason, Scope};
 
+/// Items per `IN (…)` list: far below SQLite's bind limit, and more than a report holds.
+const CODES_PER_QUERY: usize = 500;
+
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
 #[diesel(table_name = eqa_events, treat_none_as_default_value = false)]
 struct EqaRow {
@@ -141,24 +144,32 @@ impl Store {
     fn eqa_impl(
         &self,
         hospital: &HospitalId,
-        national_code: &str,
-    ) -> Result<Vec<EqaEvent>, StoreError> {
+        national_codes: &[String],
+    ) -> Result<Vec<(String, EqaEvent)>, StoreError> {
         use crate::schema::eqa_events::dsl as e;
-        let rows: Vec<EqaRow> = with_conn!(self, |conn| e::eqa_events
-            .filter(e::hospital_id.eq(hospital.as_str()))
-            .filter(e::national_code.eq(national_code))
-            .order((e::event_date, e::program, e::event))
-            .select(EqaRow::as_select())
-            .load(conn)?);
+        let mut rows: Vec<EqaRow> = Vec::new();
+        for codes in national_codes.chunks(CODES_PER_QUERY) {
+            rows.extend(with_conn!(self, |conn| e::eqa_events
+                .filter(e::hospital_id.eq(hospital.as_str()))
+                .filter(e::national_code.eq_any(codes))
+                .order((e::event_date, e::program, e::event))
+                .select(EqaRow::as_select())
+                .load::<EqaRow>(conn)?));
+        }
         Ok(rows
             .into_iter()
-            .map(|r| EqaEvent {
-                program: r.program,
-                event: r.event,
-                date: r.event_date,
-                samples: to_u32(r.samples),
-                acceptable: to_u32(r.acceptable),
-                passed: r.passed,
+            .map(|r| {
+                (
+                    r.national_code,
+                    EqaEvent {
+                        program: r.program,
+                        event: r.event,
+                        date: r.event_date,
+                        samples: to_u32(r.samples),
+                        acceptable: to_u32(r.acceptable),
+                        passed: r.passed,
+                    },
+                )
             })
             .collect())
     }
@@ -206,27 +217,35 @@ impl Store {
     fn iqc_impl(
         &self,
         hospital: &HospitalId,
-        national_code: &str,
+        national_codes: &[String],
         from: i64,
         to: i64,
-    ) -> Result<Vec<ControlObservation>, StoreError> {
+    ) -> Result<Vec<(String, ControlObservation)>, StoreError> {
         use crate::schema::iqc_observations::dsl as q;
-        let rows: Vec<IqcRow> = with_conn!(self, |conn| q::iqc_observations
-            .filter(q::hospital_id.eq(hospital.as_str()))
-            .filter(q::national_code.eq(national_code))
-            .filter(q::run_at.ge(from))
-            .filter(q::run_at.lt(to))
-            .order((q::run_at, q::control_level))
-            .select(IqcRow::as_select())
-            .load(conn)?);
+        let mut rows: Vec<IqcRow> = Vec::new();
+        for codes in national_codes.chunks(CODES_PER_QUERY) {
+            rows.extend(with_conn!(self, |conn| q::iqc_observations
+                .filter(q::hospital_id.eq(hospital.as_str()))
+                .filter(q::national_code.eq_any(codes))
+                .filter(q::run_at.ge(from))
+                .filter(q::run_at.lt(to))
+                .order((q::run_at, q::control_level))
+                .select(IqcRow::as_select())
+                .load::<IqcRow>(conn)?));
+        }
         Ok(rows
             .into_iter()
-            .map(|r| ControlObservation {
-                run_at: r.run_at,
-                level: r.control_level,
-                value: r.value,
-                target_mean: r.target_mean,
-                target_sd: r.target_sd,
+            .map(|r| {
+                (
+                    r.national_code,
+                    ControlObservation {
+                        run_at: r.run_at,
+                        level: r.control_level,
+                        value: r.value,
+                        target_mean: r.target_mean,
+                        target_sd: r.target_sd,
+                    },
+                )
             })
             .collect())
     }
@@ -336,12 +355,12 @@ impl QualityStore for Store {
         self.put_eqa_impl(hospital, events).map_err(port_error)
     }
 
-    fn eqa_events(
+    fn eqa_events_of(
         &self,
         hospital: &HospitalId,
-        national_code: &str,
-    ) -> Result<Vec<EqaEvent>, PortError> {
-        Ok(self.eqa_impl(hospital, national_code)?)
+        national_codes: &[String],
+    ) -> Result<Vec<(String, EqaEvent)>, PortError> {
+        Ok(self.eqa_impl(hospital, national_codes)?)
     }
 
     fn put_iqc_observations(
@@ -353,14 +372,14 @@ impl QualityStore for Store {
             .map_err(port_error)
     }
 
-    fn iqc_observations(
+    fn iqc_observations_of(
         &self,
         hospital: &HospitalId,
-        national_code: &str,
+        national_codes: &[String],
         from: i64,
         to: i64,
-    ) -> Result<Vec<ControlObservation>, PortError> {
-        Ok(self.iqc_impl(hospital, national_code, from, to)?)
+    ) -> Result<Vec<(String, ControlObservation)>, PortError> {
+        Ok(self.iqc_impl(hospital, national_codes, from, to)?)
     }
 
     fn put_catalogue(&self, entries: &[CatalogueEntry]) -> Result<usize, PortError> {
