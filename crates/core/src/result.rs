@@ -382,13 +382,20 @@ impl ResultStatus {
     /// HL7 v2 table 0085 (OBX-11) through the v2-to-FHIR ConceptMap: F, C, P, A, D, W, X map;
     /// the other codes have no FHIR status and give `None`.
     pub fn from_v2(code: &str) -> Option<ResultStatus> {
+        // The v2-to-FHIR ConceptMap (table 0085 → observation-status) maps A, C, D, F, P, W and
+        // X; it leaves the others without a target, and these are huren's reading of them:
+        // B (appended report, values unchanged), U (status changed to final without the
+        // results again) and V (verified) are final; I (specimen in lab, results pending) and
+        // O (order detail only, no result) are registered; R (entered, not verified) and S
+        // (partial) are preliminary; N (not asked) is cancelled, with no value.
         Some(match code.trim() {
-            "F" => ResultStatus::Final,
+            "F" | "B" | "U" | "V" => ResultStatus::Final,
             "C" => ResultStatus::Corrected,
-            "P" => ResultStatus::Preliminary,
+            "P" | "R" | "S" => ResultStatus::Preliminary,
             "A" => ResultStatus::Amended,
             "D" | "W" => ResultStatus::EnteredInError,
-            "X" => ResultStatus::Cancelled,
+            "X" | "N" => ResultStatus::Cancelled,
+            "I" | "O" => ResultStatus::Registered,
             _ => return None,
         })
     }
@@ -518,6 +525,24 @@ mod tests {
             ResultStatus::from_v2("W"),
             Some(ResultStatus::EnteredInError)
         );
-        assert_eq!(ResultStatus::from_v2("R"), None);
+        // Every code of table 0085 has a status.
+        for (code, status) in [
+            ("A", ResultStatus::Amended),
+            ("B", ResultStatus::Final),
+            ("D", ResultStatus::EnteredInError),
+            ("I", ResultStatus::Registered),
+            ("N", ResultStatus::Cancelled),
+            ("O", ResultStatus::Registered),
+            ("P", ResultStatus::Preliminary),
+            ("R", ResultStatus::Preliminary),
+            ("S", ResultStatus::Preliminary),
+            ("U", ResultStatus::Final),
+            ("V", ResultStatus::Final),
+            ("X", ResultStatus::Cancelled),
+        ] {
+            assert_eq!(ResultStatus::from_v2(code), Some(status), "{code}");
+        }
+        assert_eq!(ResultStatus::from_v2("Z"), None);
+        assert_eq!(ResultStatus::from_v2(""), None);
     }
 }

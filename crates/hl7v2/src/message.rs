@@ -89,6 +89,10 @@ pub struct OruR01 {
     /// NTE segments that stand before any PID or OBR (not allowed by the standard, kept
     /// rather than dropped).
     pub notes: Vec<Note>,
+    /// Why each OBX that could not be taken was refused (a missing OBX-3, an OBX before any
+    /// OBR, a value that does not fit OBX-2…): the message's other results are still used,
+    /// and the ACK says `AE` with these.
+    pub refused: Vec<Hl7Error>,
 }
 
 impl OruR01 {

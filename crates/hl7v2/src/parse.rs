@@ -65,13 +65,18 @@ pub fn parse_oru(text: &str) -> Result<OruR01, Rejected> {
     if body.obx_count == 0 {
         errors.push(Hl7Error::NoObservations);
     }
-    if errors.is_empty() {
+    let taken = body.obx_count - body.refused_obx;
+    if errors.is_empty() && taken > 0 {
         Ok(OruR01 {
             header,
             patient_results: body.patient_results,
             notes: body.notes,
+            refused: body.refused,
         })
     } else {
+        errors.extend(body.refused);
+        // In message order, so that a person reads them top to bottom.
+        errors.sort_by_key(|e| e.location().map_or(0, |l| l.segment_index));
         Err(Rejected {
             header: Some(Box::new(header)),
             errors,
@@ -361,6 +366,8 @@ enum Last {
     Patient,
     Order,
     Observation,
+    /// An OBX that was refused: its notes go with it.
+    Refused,
     Specimen,
 }
 
@@ -370,6 +377,9 @@ struct Body {
     notes: Vec<Note>,
     last: Last,
     obx_count: usize,
+    /// OBX segments that cannot be taken, with why; the others still are.
+    refused_obx: usize,
+    refused: Vec<Hl7Error>,
 }
 
 impl Body {
@@ -396,17 +406,25 @@ impl Body {
                 self.last = Last::Order;
             }
             "OBX" => {
+                // A bad OBX is refused on its own: the message's other results are taken.
                 self.obx_count += 1;
-                let obx = parse_obx(seg, errors);
-                match self.order() {
-                    Some(order) => {
-                        order.observations.push(obx);
-                        self.last = Last::Observation;
-                    }
-                    None => errors.push(Hl7Error::SegmentSequence {
+                let mut problems = Vec::new();
+                let obx = parse_obx(seg, &mut problems);
+                if self.order().is_none() {
+                    problems.push(Hl7Error::SegmentSequence {
                         at: seg.at_segment(),
                         problem: "OBX before any OBR: an observation must belong to an order",
-                    }),
+                    });
+                }
+                if problems.is_empty() {
+                    if let Some(order) = self.order() {
+                        order.observations.push(obx);
+                    }
+                    self.last = Last::Observation;
+                } else {
+                    self.refused_obx += 1;
+                    self.refused.extend(problems);
+                    self.last = Last::Refused;
                 }
             }
             "SPM" => match self.order() {
@@ -446,6 +464,7 @@ impl Body {
                             order.notes.push(note);
                         }
                     }
+                    Last::Refused => {}
                     Last::Observation => {
                         if let Some(obx) = self.order().and_then(|o| o.observations.last_mut()) {
                             obx.notes.push(note);
@@ -775,6 +794,37 @@ mod tests {
                 "segment 8 (OBX), field 5: \"2024-03-05\" is not an HL7 timestamp: time-zone offset \"-03-05\" is not +HHMM or -HHMM (expected YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ])",
             ]
         );
+    }
+
+    #[test]
+    fn a_bad_obx_is_refused_and_the_others_are_taken() {
+        let m = parse(
+            "PID|1||P1\rOBX|1|NM|GLU||5.1\rOBR|1||F1|CHEM\rOBX|2|NM|||4.2\r\
+             OBX|3|NM|K^Potassium^L||4.1|mmol/L\rNTE|1||after a good OBX\rOBX|4|NM|NA||abc\r\
+             NTE|1||after a refused OBX",
+        )
+        .unwrap();
+        let taken: Vec<&str> = m.patient_results[0].orders[0]
+            .observations
+            .iter()
+            .map(|o| o.code.identifier.as_str())
+            .collect();
+        assert_eq!(taken, ["K"]);
+        assert_eq!(
+            m.patient_results[0].orders[0].observations[0].notes.len(),
+            1
+        );
+        let refused: Vec<String> = m.refused.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            refused,
+            [
+                "segment 3 (OBX): OBX before any OBR: an observation must belong to an order",
+                "segment 5 (OBX), field 3: required field OBX-3 observation identifier is missing",
+                "segment 8 (OBX), field 5: \"abc\" is not a number",
+            ]
+        );
+        // Nothing to take: the message is refused with every reason.
+        assert_eq!(errors("PID|1\rOBR|1\rOBX|1|NM|||5\rOBX|2|NM|X||y").len(), 2);
     }
 
     #[test]

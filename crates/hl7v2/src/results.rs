@@ -4,7 +4,7 @@
 //!
 //! Nothing is interpreted beyond what HL7 itself defines: codes stay the sender's (only their
 //! coding system is classified), units stay as written, numbers keep their digits. What HL7
-//! cannot express in FHIR (an OBX-11 `R`, an OBX-8 `AC`) is reported as an [`Hl7Error`] with
+//! cannot express in FHIR (an OBX-11 outside table 0085, an OBX-8 `AC`) is reported as an [`Hl7Error`] with
 //! the segment and field, ready for the ACK.
 
 use crate::datatypes::{CodedElement, Comparator as SnComparator, SnSeparator, StructuredNumeric};
@@ -47,7 +47,7 @@ pub struct ResultOptions<'a> {
 /// never panics.
 pub fn lab_results(msg: &OruR01, options: &ResultOptions<'_>) -> (Vec<LabResult>, Vec<Hl7Error>) {
     let mut results = Vec::new();
-    let mut problems = Vec::new();
+    let mut problems = msg.refused.clone();
     let mut seen = HashSet::new();
     // Every PID and OBR of the message is in the model, in order: counting them gives the
     // occurrence numbers that locations (ERL-2) need.
@@ -192,8 +192,8 @@ fn status(obx: &Observation, problems: &mut Vec<Hl7Error>) -> Option<ResultStatu
             code: ErrorCode::TableValueNotFound,
             severity: Severity::Error,
             text: format!(
-                "OBX-11 result status `{code}` has no FHIR Observation.status (send F, C, P, A, \
-                 D, W or X); the result was not taken"
+                "OBX-11 result status `{code}` is not a code of HL7 table 0085 (A, B, C, D, F, \
+                 I, N, O, P, R, S, U, V, W, X); the result was not taken"
             ),
         });
     }

@@ -561,8 +561,6 @@ fn unusable_results_are_reported_and_the_rest_kept() {
         [
             "W 103: segment 2 (PID), field 8: PID-8 sex `X` is not a code of HL7 table 0001 \
              (M, F, O, U, A, N); the sex is left out",
-            "E 103: segment 4 (OBX), field 11: OBX-11 result status `R` has no FHIR \
-             Observation.status (send F, C, P, A, D, W or X); the result was not taken",
             "W 103: segment 5 (OBX), field 8: OBX-8 flag `AC` has no FHIR interpretation; \
              it was not kept",
             "W 102: segment 6 (OBX), field 3, component 4: OBX-3 national code: `9000033-5` \
@@ -584,7 +582,6 @@ fn unusable_results_are_reported_and_the_rest_kept() {
         erl,
         [
             "PID^1^8^1",
-            "OBX^1^11^1",
             "OBX^2^8^1",
             "OBX^3^3^1^4",
             "OBX^4^11^1",
@@ -594,8 +591,13 @@ fn unusable_results_are_reported_and_the_rest_kept() {
     );
 
     let codes: Vec<&str> = results.iter().map(|r| r.codes[0].code.as_str()).collect();
-    assert_eq!(codes, ["TBA", "ALB", "DBIL"]);
-    let tba = &results[0];
+    assert_eq!(codes, ["TP", "TBA", "ALB", "DBIL"]);
+    // OBX-11 `R` (entered, not verified) is a preliminary result.
+    assert_eq!(
+        results[0].status,
+        huren_core::result::ResultStatus::Preliminary
+    );
+    let tba = &results[1];
     assert_eq!(tba.interpretation, ["H"], "AC dropped, H kept");
     assert_eq!(
         tba.patient,
@@ -607,14 +609,14 @@ fn unusable_results_are_reported_and_the_rest_kept() {
     );
     assert_eq!(tba.issued, None, "OBR-22 has hours only: no instant");
     assert_eq!(tba.effective.as_deref(), Some("2026-11-21T08:10:00+08:00"));
-    let alb = &results[1];
+    let alb = &results[2];
     assert_eq!(alb.codes[1].origin, CodeOrigin::National);
     assert_eq!(
         quantity(alb),
         ("42.1", None, "g/L"),
         "the first ALB is kept"
     );
-    assert_eq!(quantity(&results[2]), ("3.2", None, "umol/L"));
+    assert_eq!(quantity(&results[3]), ("3.2", None, "umol/L"));
 
     // The problems go back to the sender in the ACK: AE, one ERR per problem.
     assert_eq!(AckCode::for_errors(&problems), AckCode::Error);
@@ -635,7 +637,6 @@ fn unusable_results_are_reported_and_the_rest_kept() {
     assert_eq!(
         errors,
         [
-            ErrorCode::TableValueNotFound,
             ErrorCode::RequiredFieldMissing,
             ErrorCode::DuplicateKeyIdentifier
         ]

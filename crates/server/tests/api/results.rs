@@ -283,7 +283,7 @@ fn bad_hl7_gets_an_error_ack_and_nothing_half_written() {
         "PID|1||MRN-9^^^HOSPA^MR||x||19900101|F",
         "OBR|1|O2^H|L2^L",
         "OBX|1|NM|021^钾^L||4.0|mEq/L|||||F|||202611200812",
-        "OBX|2|NM|022^钠^L||140|mEq/L|||||R|||202611200812",
+        "OBX|2|NM|022^钠^L||140|mEq/L|||||Z|||202611200812",
     ]
     .join("\r\n");
     let ack = post_hl7(&app, &msg);
