@@ -426,8 +426,8 @@ impl<'r> Row<'r> {
                     "status",
                     format!(
                         "`{cell}` is not a result status (expected final, preliminary, amended, \
-                         corrected, cancelled, entered-in-error, registered, unknown, or HL7 v2 \
-                         F, P, A, C, D, W, X)"
+                         corrected, cancelled, entered-in-error, registered, unknown, or an HL7 \
+                         v2 OBX-11 code of table 0085)"
                     ),
                 );
                 ResultStatus::Final
@@ -1119,10 +1119,12 @@ mod tests {
             ("entered-in-error", ResultStatus::EnteredInError),
             ("registered", ResultStatus::Registered),
             ("unknown", ResultStatus::Unknown),
+            ("R", ResultStatus::Preliminary),
+            ("I", ResultStatus::Registered),
         ] {
             assert_eq!(one(&[("status", text)]).unwrap().status, status, "{text}");
         }
-        for bad in ["R", "done", "已审核"] {
+        for bad in ["Z", "done", "已审核"] {
             let p = problem(&[("status", bad)]);
             assert!(
                 p.starts_with(&format!(
@@ -1130,7 +1132,7 @@ mod tests {
                 )),
                 "{p}"
             );
-            assert!(p.ends_with("F, P, A, C, D, W, X)"), "{p}");
+            assert!(p.ends_with("code of table 0085)"), "{p}");
         }
     }
 
@@ -1373,7 +1375,7 @@ mod tests {
                 "line 4, column collected_at: `2026-13-01 08:00` is not a date-time (expected YYYY-MM-DD HH:MM[:SS][±HH:MM])",
                 "line 6, column result_id: duplicate result_id `R1` (first on line 2)",
                 "line 6, column value: value is empty (only a cancelled result, status `cancelled` or `X`, may have none)",
-                "line 7, column status: `Z` is not a result status (expected final, preliminary, amended, corrected, cancelled, entered-in-error, registered, unknown, or HL7 v2 F, P, A, C, D, W, X)",
+                "line 7, column status: `Z` is not a result status (expected final, preliminary, amended, corrected, cancelled, entered-in-error, registered, unknown, or an HL7 v2 OBX-11 code of table 0085)",
                 "line 7, column value: `1,5` has a decimal comma or thousands separator; write 1.5 or 1234.5, with `.` as the decimal point and no separators",
                 "line 7, column reported_at: `2026-11-20` has no time, and reported_at is an instant (expected YYYY-MM-DD HH:MM[:SS][±HH:MM])",
             ]
