@@ -15,7 +15,7 @@ use crate::mapping::{Equivalence, HospitalId, LocalTerm, Mapping, MappingStatus}
 use crate::registry::{Registry, RowProblem};
 use crate::specimen::{specimen_compatible, specimen_systems};
 use crate::units::{
-    conversion_factor, conversion_factor_with_charge, ion_charge, resolve_local_unit,
+    check_ucum, conversion_factor, conversion_factor_with_charge, ion_charge, resolve_local_unit,
 };
 use std::collections::HashMap;
 
@@ -144,11 +144,7 @@ pub fn check_mapping_rows(
 
         let (unit_ucum, unit_alias) = match term.unit.trim() {
             "" => (String::new(), String::new()),
-            text => match units.entry(text).or_insert_with(|| {
-                resolve_local_unit(text)
-                    .map(|r| (r.ucum, r.alias.unwrap_or_default()))
-                    .map_err(|e| e.to_string())
-            }) {
+            text => match units.entry(text).or_insert_with(|| declared_unit(text)) {
                 Ok(r) => r.clone(),
                 Err(e) => {
                     problem("unit", e.clone());
@@ -295,6 +291,31 @@ fn target<'r>(
 
 /// Why a local unit (resolved to `ucum`) does not convert into the concept's unit, or `None`
 /// when it does.
+/// A unit cell: a unit [`resolve_local_unit`] reads, or the hospital's declaration of what its
+/// own spelling means, `LOCAL=UCUM` (`K/uL=10*3/uL`), where UCUM must be valid UCUM. Returns
+/// (UCUM unit, local spelling or empty).
+fn declared_unit(text: &str) -> Result<(String, String), String> {
+    if let Some((local, ucum)) = text.split_once('=') {
+        let (local, ucum) = (local.trim(), ucum.trim());
+        if local.is_empty() {
+            return Err(format!(
+                "unit `{text}`: a declaration is LOCAL=UCUM (`K/uL=10*3/uL`); the local \
+                 spelling is missing"
+            ));
+        }
+        check_ucum(ucum).map_err(|e| {
+            format!(
+                "unit `{text}`: the declared meaning is not UCUM: {}",
+                e.reason
+            )
+        })?;
+        return Ok((ucum.to_owned(), local.to_owned()));
+    }
+    resolve_local_unit(text)
+        .map(|r| (r.ucum, r.alias.unwrap_or_default()))
+        .map_err(|e| e.to_string())
+}
+
 fn unit_mismatch(ucum: &str, alias: &str, c: &Concept) -> Option<String> {
     let charge = c.axes.as_ref().and_then(|a| ion_charge(&a.component));
     if conversion_factor_with_charge(ucum, &c.ucum_unit, c.molar_mass, charge).is_some() {
@@ -795,8 +816,18 @@ mod tests {
         clean(|r| {
             r.national_code = code(1);
             r.term.specimen = "全血".into();
-            r.term.unit = "K/uL".into();
+            r.term.unit = "K/uL=10*3/uL".into();
         });
+        // Declared by the hospital: recorded as its alias.
+        let m = clean(|r| {
+            r.national_code = code(1);
+            r.term.specimen = "全血".into();
+            r.term.unit = "K/uL = 10*3/uL".into();
+        });
+        assert_eq!(
+            (m.unit_ucum.as_str(), m.unit_alias.as_str()),
+            ("10*3/uL", "K/uL")
+        );
         // mEq/L converts for potassium (charge 1) and calcium (charge 2).
         clean(|r| {
             r.national_code = code(52);

@@ -418,7 +418,7 @@ fn convert_value(
             return None;
         }
     }
-    let resolved = match resolve_local_unit(&unit_text) {
+    let resolved = match resolve_unit(&unit_text, mapping) {
         Ok(r) => r,
         Err(problem) => {
             out.issues.push(Issue::warning(
@@ -519,7 +519,7 @@ fn reference_range(
         // Bounds in a unit of their own convert on their own.
         let factor = match (sent.unit.trim(), concept) {
             ("", _) => factor,
-            (u, Some(c)) => resolve_local_unit(u).ok().and_then(|u| {
+            (u, Some(c)) => resolve_unit(u, mapping).ok().and_then(|u| {
                 conversion_factor_with_charge(&u.ucum, &c.ucum_unit, c.molar_mass, charge(c))
             }),
             _ => None,
@@ -663,6 +663,23 @@ fn trim_float(d: &Decimal) -> Decimal {
     }
     let trimmed = t.trim_end_matches('0').trim_end_matches('.');
     Decimal::parse(trimmed).unwrap_or_else(|| d.clone())
+}
+
+/// A unit as sent: the hospital's own declaration when its mapping row declares this spelling
+/// (`K/uL=10*3/uL`), else what [`resolve_local_unit`] reads.
+fn resolve_unit(
+    text: &str,
+    mapping: Option<&Mapping>,
+) -> Result<crate::units::ResolvedUnit, crate::units::UnitProblem> {
+    match mapping {
+        Some(m) if !m.unit_alias.is_empty() && m.unit_alias == text.trim() => {
+            Ok(crate::units::ResolvedUnit {
+                ucum: m.unit_ucum.clone(),
+                alias: Some(m.unit_alias.clone()),
+            })
+        }
+        _ => resolve_local_unit(text),
+    }
 }
 
 /// Rule 5.

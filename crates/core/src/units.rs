@@ -6,10 +6,11 @@
 //! and reviewed on their own: the local spellings of units ([`UNIT_ALIASES`]) and the charge of
 //! the ions whose results are reported in equivalents ([`ION_CHARGES`]).
 //!
-//! A unit is never guessed. `K/ul` parses as kelvin per microlitre, which is valid UCUM but
-//! means nothing for a cell count, and `K/uL` means "thousands per microlitre" only by lab
-//! convention; [`resolve_local_unit`] maps the second through an explicit alias and refuses the
-//! first as ambiguous instead of picking a meaning.
+//! A unit is never guessed. `K/uL` parses as kelvin per microlitre, which is valid UCUM but
+//! means nothing for a cell count, and means "thousands per microlitre" only by the convention
+//! of US analysers ([`LAB_MEANINGS`]); [`resolve_local_unit`] refuses it as ambiguous, and
+//! only a hospital's mapping row that declares `K/uL=10*3/uL` makes that hospital's results
+//! read so.
 
 use octofhir_ucum::UnitExpr;
 use std::collections::BTreeSet;
@@ -71,8 +72,8 @@ pub fn comparable(a: &str, b: &str) -> bool {
 ///   case-sensitive ASCII (`umol/L`, `10*9/L`, `[IU]`);
 /// * the unit rule of `code-tables/README.md` (`umol/L`, never `µmol/L`; `[IU]/L`, never
 ///   `IU/L`; `10*9/L`, never `x10^9/L`);
-/// * spellings common in LIS exports and analyser printouts (`x10^9/L`, `10E9/L`, `K/uL`,
-///   `sec`, `fl`, lower-case `l` for litre, `mmHg`). These are general lab knowledge, not
+/// * spellings common in LIS exports and analyser printouts (`x10^9/L`, `10E9/L`,
+///   `giga.l-1`, `sec`, `fl`, lower-case `l` for litre, `mmHg`). These are general lab knowledge, not
 ///   checked against a primary source ([U] in the sense of `docs/domain.md`): each maps to the
 ///   only meaning the spelling has on a lab report.
 ///
@@ -137,14 +138,38 @@ pub const UNIT_ALIASES: &[(&str, &str)] = &[
     ("x10E12/L", "10*12/L"),
     ("10¹²/L", "10*12/L"),
     ("×10¹²/L", "10*12/L"),
-    // "K" for thousands (US analysers): never kelvin on a lab report.
-    ("K/uL", "10*3/uL"),
-    ("K/μL", "10*3/uL"),
-    ("K/µL", "10*3/uL"),
+    // SI prefixes spelled out with a UCUM-like exponent, as French-made LIS write cell counts
+    // (seen in ORU^R01 feeds surveyed for the real-messages issue): not UCUM, one meaning.
+    ("giga.l-1", "10*9/L"),
+    ("tera.l-1", "10*12/L"),
+    ("giga/l", "10*9/L"),
+    ("tera/l", "10*12/L"),
     // Time, pressure, sedimentation rate.
     ("sec", "s"),
     ("mmHg", "mm[Hg]"),
     ("mm/hr", "mm/h"),
+];
+
+/// Spellings that are valid UCUM but mean something else on a lab report, with what a lab
+/// means by them: `(spelling, the lab's UCUM unit, what each reading is)`. They are never read
+/// either way globally; a hospital's mapping row declares its meaning (`K/uL=10*3/uL` in the
+/// unit column), and only that hospital's results of that local code are read so.
+pub const LAB_MEANINGS: &[(&str, &str, &str)] = &[
+    (
+        "K/uL",
+        "10*3/uL",
+        "thousands per microlitre on US analysers, kelvin per microlitre to UCUM",
+    ),
+    (
+        "K/μL",
+        "10*3/uL",
+        "thousands per microlitre on US analysers, kelvin per microlitre to UCUM",
+    ),
+    (
+        "K/µL",
+        "10*3/uL",
+        "thousands per microlitre on US analysers, kelvin per microlitre to UCUM",
+    ),
 ];
 
 /// Charge number of ions whose results are reported in milliequivalents, by LOINC COMPONENT:
@@ -186,10 +211,11 @@ pub struct ResolvedUnit {
 ///
 /// In this order:
 ///
-/// 1. a spelling listed in [`UNIT_ALIASES`], exactly (case and all), is that alias;
+/// 1. a spelling of [`LAB_MEANINGS`], in any case (`K/uL`, `K/ul`), is refused as ambiguous
+///    with the declaration that would settle it; a spelling listed in [`UNIT_ALIASES`],
+///    exactly (case and all), is that alias;
 /// 2. valid UCUM is taken as it is, unless it is a known spelling in another case with
-///    another meaning: `K/ul` is valid UCUM (kelvin per microlitre) but is `K/uL` with a
-///    different case, `Mg/dL` is megagrams, `S` is siemens, so these are refused as
+///    another meaning: `Mg/dL` is megagrams, `S` is siemens, so these are refused as
 ///    ambiguous rather than read either way. Valid UCUM that differs from a known spelling
 ///    only in case *and* means the same (`10*9/l`) is written the registry's way (`10*9/L`),
 ///    with the local spelling recorded as the alias;
@@ -208,13 +234,30 @@ fn resolve_local_unit_uncached(text: &str) -> Result<ResolvedUnit, UnitProblem> 
     if text.is_empty() {
         return Err(UnitProblem::new(text, "the unit is empty"));
     }
+    let lower = text.to_lowercase();
+    if let Some(&(spelling, ucum, meanings)) = LAB_MEANINGS
+        .iter()
+        .find(|(spelling, _, _)| spelling.to_lowercase() == lower)
+    {
+        return Err(UnitProblem::new(
+            text,
+            format!(
+                "ambiguous: `{spelling}` is {meanings}{}; only the hospital can say which: \
+                 declare it in the mapping row's unit as `{text}={ucum}`",
+                if check_ucum(text).is_ok() {
+                    format!(" ({})", describe(text))
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
     if let Some(&(_, ucum)) = UNIT_ALIASES.iter().find(|(alias, _)| *alias == text) {
         return Ok(ResolvedUnit {
             ucum: ucum.to_owned(),
             alias: Some(text.to_owned()),
         });
     }
-    let lower = text.to_lowercase();
     // The UCUM units a case-insensitive reading of `text` could mean.
     let candidates: BTreeSet<&str> = UNIT_ALIASES
         .iter()
@@ -342,9 +385,14 @@ fn same_unit(a: &str, b: &str) -> bool {
 /// one mole that a molar mass adds or removes. Equivalents and moles convert only with the ion's
 /// charge, see [`conversion_factor_with_charge`]; this function refuses them.
 ///
-/// Also refused: units on a non-linear or offset scale (`[pH]`, `Cel`), arbitrary units into
-/// anything but the same arbitrary unit (`[IU]/L` into `U/L`), and units whose bare
-/// annotations differ (`{INR}` into `%`).
+/// Annotations are unity, as UCUM defines them: `{cells}/uL` is `/uL` and converts into
+/// `10*9/L`, `pg/{cell}` into `pg` (the NLM UCUM library agrees; `testdata/ucum-annotations.csv`).
+/// A unit that is nothing but an annotation (`{INR}`, `{ratio}`) names a scale of its own,
+/// though, so it converts only into the same annotation: huren refuses `{INR}` into `%`, which
+/// UCUM alone would allow.
+///
+/// Also refused: units on a non-linear or offset scale (`[pH]`, `Cel`), and arbitrary units
+/// into anything but the same arbitrary unit (`[IU]/L` into `U/L`).
 pub fn conversion_factor(from_ucum: &str, to_ucum: &str, molar_mass: Option<f64>) -> Option<f64> {
     conversion_factor_with_charge(from_ucum, to_ucum, molar_mass, None)
 }
@@ -378,7 +426,8 @@ fn conversion_factor_uncached(
     }
     let from = Kind::of(from_ucum)?;
     let to = Kind::of(to_ucum)?;
-    if from.annotations != to.annotations || from.osm != to.osm {
+    let bare = from.symbols == 0 || to.symbols == 0;
+    if (bare && from.annotations != to.annotations) || from.osm != to.osm {
         return None;
     }
     let factor = if from.mol == to.mol && from.eq == to.eq && from.substance == to.substance {
@@ -427,8 +476,10 @@ struct Kind {
     /// Whether any amount of substance appears at all, even when it cancels out (`mmol/mol`
     /// is a ratio of amounts, not a plain number like `%`).
     substance: bool,
-    /// Bare annotations (`{INR}`), lower-cased and sorted.
+    /// Bare annotations (`{INR}`, `{cells}`), lower-cased and sorted.
     annotations: Vec<String>,
+    /// How many unit symbols it has: none for a unit of annotations and numbers only.
+    symbols: usize,
 }
 
 /// The UCUM atoms that are amounts of substance. UCUM defines each through the mole (`U` is
@@ -458,6 +509,7 @@ impl Kind {
             osm: 0,
             substance: false,
             annotations: Vec::new(),
+            symbols: 0,
         };
         kind.walk(&expr, 1);
         kind.annotations.sort();
@@ -467,6 +519,7 @@ impl Kind {
     fn walk(&mut self, expr: &UnitExpr, exponent: i32) {
         match expr {
             UnitExpr::Symbol(s) => {
+                self.symbols += 1;
                 let Some((_, record)) =
                     octofhir_ucum::lookup_unit(s, octofhir_ucum::Case::Sensitive)
                 else {
@@ -564,8 +617,8 @@ mod tests {
             ("μg/L", "ug/L"),
             ("μIU/mL", "u[IU]/mL"),
             ("mEq/L", "meq/L"),
-            ("K/uL", "10*3/uL"),
-            ("K/μL", "10*3/uL"),
+            ("giga.l-1", "10*9/L"),
+            ("tera.l-1", "10*12/L"),
             ("sec", "s"),
             ("fl", "fL"),
             ("g/l", "g/L"),
@@ -589,6 +642,11 @@ mod tests {
         // Valid UCUM with another meaning than the lab unit spelled the same way: refused.
         for (text, meaning) in [
             ("K/ul", "kelvin"),
+            (
+                "K/uL",
+                "declare it in the mapping row's unit as `K/uL=10*3/uL`",
+            ),
+            ("K/µL", "thousands per microlitre"),
             ("Mg/dL", "mega"),
             ("S", "siemens"),
             ("u/L", "unified atomic mass"),
@@ -725,7 +783,9 @@ mod tests {
             ("U/L", "mmol/L", Some(1.0)),
             ("Cel", "K", None),      // offset
             ("[pH]", "mol/L", None), // logarithmic
-            ("{INR}", "%", None),    // annotations differ
+            ("{INR}", "%", None),    // a scale of its own
+            ("{ratio}", "1", None),
+            ("{cells}", "10*9", None),
             ("mg/dL", "s", None),
             ("mosm/kg", "mmol/kg", None),
             ("mg/dl/", "mg/dL", None),  // not UCUM
@@ -733,6 +793,30 @@ mod tests {
         ] {
             assert_eq!(conversion_factor(from, to, m), None, "{from} → {to}");
         }
+    }
+
+    /// Conversions with annotations give what the NLM UCUM library gives
+    /// (`testdata/ucum-annotations.csv`, made by `testdata/ucum-annotations.js`).
+    #[test]
+    fn annotations_convert_as_the_nlm_library_converts_them() {
+        let table = include_str!("../testdata/ucum-annotations.csv");
+        let mut n = 0;
+        for line in table.lines().filter(|l| !l.starts_with('#')).skip(1) {
+            let cells: Vec<&str> = line.split(',').collect();
+            let [from, to, value, expected] = cells[..] else {
+                panic!("bad line {line}");
+            };
+            let (value, expected): (f64, f64) = (value.parse().unwrap(), expected.parse().unwrap());
+            let f = conversion_factor(from, to, None)
+                .unwrap_or_else(|| panic!("{from} → {to} does not convert"));
+            let got = value * f;
+            assert!(
+                (got - expected).abs() <= expected.abs() * 1e-9,
+                "{from} → {to}: {value} gives {got}, the NLM library {expected}"
+            );
+            n += 1;
+        }
+        assert!(n >= 15, "{n} rows");
     }
 
     const UNITS: [&str; 12] = [

@@ -200,7 +200,7 @@ fn comparators_survive_conversion() {
 
 #[test]
 fn unknown_units_are_flagged_never_guessed() {
-    for unit in ["K/ul", "tera.l-1", "bananas"] {
+    for unit in ["K/ul", "K/uL", "G/l/", "bananas"] {
         let n = run(result(CodeOrigin::National, &code(1), "6.1", unit), None);
         let SentValue::Quantity {
             value, unit: kept, ..
@@ -314,4 +314,35 @@ fn equivalents_convert_through_the_ions_charge() {
         None,
     );
     assert_eq!(reported(&n), (code(55), "2.50".into(), "mmol/L".into()));
+}
+
+#[test]
+fn annotations_are_unity_and_a_hospital_declares_what_its_k_ul_means() {
+    // `{cells}/uL` is `/uL` to UCUM: 7000 cells per microlitre are 7 × 10⁹/L.
+    let n = run(
+        result(CodeOrigin::National, &code(1), "7000", "{cells}/uL"),
+        None,
+    );
+    assert_eq!(reported(&n), (code(1), "7.0000".into(), "10*9/L".into()));
+    // A spelling from the alias table.
+    let n = run(
+        result(CodeOrigin::National, &code(1), "6.8", "giga.l-1"),
+        None,
+    );
+    assert_eq!(reported(&n), (code(1), "6.8".into(), "10*9/L".into()));
+    // `K/uL` without a declaration: flagged, kept as sent.
+    let n = run(result(CodeOrigin::National, &code(1), "6.8", "K/uL"), None);
+    assert_eq!(n.value.ucum, None);
+    assert!(
+        n.issues.iter().any(|i| i.code == "unit-unknown"),
+        "{:?}",
+        n.issues
+    );
+    // The hospital's mapping row declares it: thousands per microlitre.
+    let mut m = mapping("WBC", 1, "10*3/uL", MappingStatus::Approved);
+    m.unit_alias = "K/uL".into();
+    let mut r = result(CodeOrigin::Local, "WBC", "6.8", "K/uL");
+    r.codes[0].display = "白细胞".into();
+    let n = run(r, Some(&m));
+    assert_eq!(reported(&n), (code(1), "6.80".into(), "10*9/L".into()));
 }
