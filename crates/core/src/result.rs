@@ -323,6 +323,20 @@ pub enum SentValue {
         code: String,
         display: String,
     },
+    /// A range of numbers (`2-5` cells per high-power field), either end open, in the unit as
+    /// written.
+    Range {
+        low: Option<Decimal>,
+        high: Option<Decimal>,
+        unit: String,
+    },
+    /// A ratio of numbers (a titre `1:128`).
+    Ratio {
+        numerator: Decimal,
+        denominator: Decimal,
+    },
+    /// A date or date-time, as a FHIR `dateTime`.
+    DateTime { value: String },
     /// No value (a cancelled test; the status says why).
     Absent,
 }

@@ -58,6 +58,7 @@ fn value(r: &LabResult) -> String {
         SentValue::Text { text } => format!("text {text}"),
         SentValue::Coded { code, .. } => format!("coded {code}"),
         SentValue::Absent => "-".into(),
+        other => format!("{other:?}"),
     }
 }
 

@@ -279,13 +279,37 @@ fn origin(system: &str) -> CodeOrigin {
 
 // ── Value ────────────────────────────────────────────────────────────────────────────────
 
-/// OBX-5 read by OBX-2, with the OBX-6 unit for numbers. `None` (with an error) only when a
-/// number cannot be written as a FHIR decimal, which the parser's checks already exclude.
+/// OBX-5 read by OBX-2, with the OBX-6 unit for numbers: NM and SN single numbers as
+/// quantities, SN ranges and NR as ranges, SN ratios (`1:128`) as ratios, DT/DTM/TS as
+/// date-times, coded types as codes, the rest as text. `None` (with an error) for an RP or ED
+/// OBX, which is not a lab value, and when a number cannot be written as a FHIR decimal (which
+/// the parser's checks already exclude).
 fn value(
     obx: &Observation,
     options: &ResultOptions<'_>,
     problems: &mut Vec<Hl7Error>,
 ) -> Option<SentValue> {
+    if let Some(ValueType::Other(t)) = &obx.value_type
+        && matches!(t.as_str(), "RP" | "ED")
+    {
+        // A pointer to a document or an image, or an encapsulated file: a report, not a lab
+        // value huren can normalize or recognize.
+        problems.push(Hl7Error::Application {
+            at: Some(obx.location(2)),
+            code: ErrorCode::DataType,
+            severity: Severity::Error,
+            text: format!(
+                "OBX-2 `{t}` ({}) is not a lab value; send the result as NM, SN, CWE or ST; \
+                 the result was not taken",
+                if t == "RP" {
+                    "a reference pointer"
+                } else {
+                    "encapsulated data"
+                }
+            ),
+        });
+        return None;
+    }
     let Some(first) = obx.values.first() else {
         return Some(SentValue::Absent);
     };
@@ -344,23 +368,53 @@ fn value(
                 },
                 None => SentValue::Absent,
             },
-            None => SentValue::Text { text: sn_text(sn) },
+            None => sn_value(sn, unit()).unwrap_or_else(|| SentValue::Text { text: sn_text(sn) }),
         },
-        Value::NumericRange { low, high } => SentValue::Text {
-            text: match (low, high) {
-                (Some(l), Some(h)) => format!("{l}-{h}"),
-                (Some(l), None) => format!(">={l}"),
-                (None, Some(h)) => format!("<={h}"),
-                (None, None) => String::new(),
-            },
-        },
+        Value::NumericRange { low, high } => {
+            let low = match low {
+                Some(n) => Some(decimal(n, problems)?),
+                None => None,
+            };
+            let high = match high {
+                Some(n) => Some(decimal(n, problems)?),
+                None => None,
+            };
+            SentValue::Range {
+                low,
+                high,
+                unit: unit(),
+            }
+        }
         Value::Text(t) | Value::Other(t) => SentValue::Text { text: t.clone() },
         Value::Coded(ce) => coded_value(ce),
-        Value::DateTime(ts) => SentValue::Text {
-            text: fhir_date_time(ts, options.default_offset_minutes)
-                .unwrap_or_else(|| ts.to_string()),
+        Value::DateTime(ts) => match fhir_date_time(ts, options.default_offset_minutes) {
+            Some(value) => SentValue::DateTime { value },
+            None => SentValue::Text {
+                text: ts.to_string(),
+            },
         },
     })
+}
+
+/// An SN that is a range (`^2^-^5`) or a ratio (`^1^:^128`, `^1^/^2`) without a comparator, as
+/// a FHIR Range or Ratio; `None` for the others (`2+`, `<>0`, `>^1^:^40`), which are text.
+fn sn_value(sn: &StructuredNumeric, unit: String) -> Option<SentValue> {
+    if sn.comparator.is_some_and(|c| c != SnComparator::Eq) {
+        return None;
+    }
+    let (a, b) = (decimal(sn.num1.as_ref()?)?, decimal(sn.num2.as_ref()?)?);
+    match sn.separator? {
+        SnSeparator::Range => Some(SentValue::Range {
+            low: Some(a),
+            high: Some(b),
+            unit,
+        }),
+        SnSeparator::Colon | SnSeparator::Slash => Some(SentValue::Ratio {
+            numerator: a,
+            denominator: b,
+        }),
+        SnSeparator::Plus | SnSeparator::Dot => None,
+    }
 }
 
 /// The sender's digits as a FHIR decimal; HL7 allows `5.`, FHIR does not (it becomes `5`).

@@ -94,6 +94,12 @@ struct Quantity<'a> {
 }
 
 #[derive(Serialize)]
+struct Ratio<'a> {
+    numerator: Quantity<'a>,
+    denominator: Quantity<'a>,
+}
+
+#[derive(Serialize)]
 struct IdentifierOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     system: Option<&'a str>,
@@ -149,6 +155,12 @@ struct ObservationOut<'a> {
     value_codeable_concept: Option<CodeableConcept>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value_string: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_range: Option<Range<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_ratio: Option<Ratio<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_date_time: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data_absent_reason: Option<CodeableConcept>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -280,6 +292,14 @@ fn build<'a>(n: &'a Normalized, ctx: &EmitContext<'_>) -> ObservationOut<'a> {
         code: n.value.ucum.as_deref(),
     };
     let (mut value_quantity, mut value_string, mut value_cc) = (None, None, None);
+    let (mut value_range, mut value_ratio, mut value_date_time) = (None, None, None);
+    let number = |value: &'a Decimal| Quantity {
+        value: Num(value),
+        comparator: None,
+        unit: None,
+        system: None,
+        code: None,
+    };
     let mut value_unit = None;
     match &n.value.value {
         SentValue::Quantity {
@@ -305,24 +325,50 @@ fn build<'a>(n: &'a Normalized, ctx: &EmitContext<'_>) -> ObservationOut<'a> {
                 ..CodeableConcept::default()
             });
         }
-        SentValue::Coded { .. } | SentValue::Absent => {}
+        SentValue::Range { low, high, unit } if low.is_some() || high.is_some() => {
+            value_range = Some(Range {
+                low: low.as_ref().map(|v| quantity(v, None, unit)),
+                high: high.as_ref().map(|v| quantity(v, None, unit)),
+                text: None,
+            });
+        }
+        SentValue::Ratio {
+            numerator,
+            denominator,
+        } => {
+            value_ratio = Some(Ratio {
+                numerator: number(numerator),
+                denominator: number(denominator),
+            });
+        }
+        SentValue::DateTime { value } => {
+            value_date_time = check(value, Temporal::DateTime)
+                .ok()
+                .map(|()| value.as_str());
+        }
+        SentValue::Coded { .. } | SentValue::Range { .. } | SentValue::Absent => {}
     }
-    let data_absent_reason =
-        (value_quantity.is_none() && value_string.is_none() && value_cc.is_none()).then(|| {
-            let code = match r.status {
-                ResultStatus::Cancelled => "not-performed",
-                ResultStatus::EnteredInError => "error",
-                _ => "unknown",
-            };
-            CodeableConcept {
-                coding: vec![Coding {
-                    system: Some(DATA_ABSENT_REASON.to_owned()),
-                    code: code.to_owned(),
-                    display: None,
-                }],
-                ..CodeableConcept::default()
-            }
-        });
+    let has_value = value_quantity.is_some()
+        || value_string.is_some()
+        || value_cc.is_some()
+        || value_range.is_some()
+        || value_ratio.is_some()
+        || value_date_time.is_some();
+    let data_absent_reason = (!has_value).then(|| {
+        let code = match r.status {
+            ResultStatus::Cancelled => "not-performed",
+            ResultStatus::EnteredInError => "error",
+            _ => "unknown",
+        };
+        CodeableConcept {
+            coding: vec![Coding {
+                system: Some(DATA_ABSENT_REASON.to_owned()),
+                code: code.to_owned(),
+                display: None,
+            }],
+            ..CodeableConcept::default()
+        }
+    });
 
     let mut extension = Vec::new();
     if let Some(orig) = &n.original {
@@ -425,6 +471,9 @@ fn build<'a>(n: &'a Normalized, ctx: &EmitContext<'_>) -> ObservationOut<'a> {
         value_quantity,
         value_codeable_concept: value_cc,
         value_string,
+        value_range,
+        value_ratio,
+        value_date_time,
         data_absent_reason,
         interpretation,
         note: r

@@ -646,6 +646,54 @@ fn read_value(ty: &str, raw: &RawValue, loc: &str, s: &mut Sink) -> Option<SentV
             unit: String::new(),
         }),
         "String" => string(raw, loc, s).map(|text| SentValue::Text { text }),
+        "DateTime" => {
+            temporal(raw, loc, Temporal::DateTime, s).map(|value| SentValue::DateTime { value })
+        }
+        "Range" => {
+            let r = obj(raw, loc, s)?;
+            let bound = |name: &str, s: &mut Sink| {
+                r.get(name)
+                    .and_then(|b| quantity(b, &format!("{loc}.{name}"), true, s))
+            };
+            let (low, high) = (bound("low", s), bound("high", s));
+            let unit = low
+                .as_ref()
+                .or(high.as_ref())
+                .map(|q| q.unit.clone())
+                .unwrap_or_default();
+            let (low, high) = (low.and_then(|q| q.value), high.and_then(|q| q.value));
+            if low.is_none() && high.is_none() {
+                if !s.has_error_within(loc) {
+                    s.error(
+                        IssueCode::Required,
+                        loc,
+                        "valueRange has neither low nor high",
+                    );
+                }
+                return None;
+            }
+            Some(SentValue::Range { low, high, unit })
+        }
+        "Ratio" => {
+            let r = obj(raw, loc, s)?;
+            let part = |name: &str, s: &mut Sink| {
+                let at = format!("{loc}.{name}");
+                let value = r.get(name).and_then(|q| quantity(q, &at, false, s))?.value;
+                if value.is_none() && !s.has_error_within(&at) {
+                    s.error(
+                        IssueCode::Required,
+                        &at,
+                        format!("valueRatio needs a {name} value"),
+                    );
+                }
+                value
+            };
+            let (numerator, denominator) = (part("numerator", s), part("denominator", s));
+            Some(SentValue::Ratio {
+                numerator: numerator?,
+                denominator: denominator?,
+            })
+        }
         "CodeableConcept" => {
             let cc = obj(raw, loc, s)?;
             let text = cc
@@ -696,7 +744,8 @@ fn read_value(ty: &str, raw: &RawValue, loc: &str, s: &mut Sink) -> Option<SentV
                     loc,
                     format!(
                         "`{key}` is valid R4 but not accepted for lab results: send \
-                         valueQuantity, valueString, valueCodeableConcept or valueInteger"
+                         valueQuantity, valueString, valueCodeableConcept, valueInteger, \
+                         valueRange, valueRatio or valueDateTime"
                     ),
                 );
             } else {

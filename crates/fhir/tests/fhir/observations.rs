@@ -616,6 +616,61 @@ fn emitted_text_and_comparator_values() {
     assert_eq!(v["dataAbsentReason"]["coding"][0]["code"], "not-performed");
 }
 
+#[test]
+fn emitted_ranges_ratios_and_date_times_are_r4_and_read_back() {
+    use huren_core::result::Decimal;
+    let d = |t: &str| Decimal::parse(t).unwrap();
+    for (value, key, check) in [
+        (
+            SentValue::Range {
+                low: Some(d("2")),
+                high: Some(d("5")),
+                unit: "/[HPF]".into(),
+            },
+            "valueRange",
+            r#"{"low":{"value":2,"unit":"/[HPF]"},"high":{"value":5,"unit":"/[HPF]"}}"#,
+        ),
+        (
+            SentValue::Ratio {
+                numerator: d("1"),
+                denominator: d("128"),
+            },
+            "valueRatio",
+            r#"{"numerator":{"value":1},"denominator":{"value":128}}"#,
+        ),
+        (
+            SentValue::DateTime {
+                value: "2026-11-20T08:12:00+08:00".into(),
+            },
+            "valueDateTime",
+            r#""2026-11-20T08:12:00+08:00""#,
+        ),
+    ] {
+        let n = normalized(result(
+            vec![code(CodeOrigin::Loinc, "14749-6", "")],
+            value.clone(),
+        ));
+        let text = emit(&n);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v[key],
+            serde_json::from_str::<Value>(check).unwrap(),
+            "{text}"
+        );
+        assert!(v.get("dataAbsentReason").is_none(), "{text}");
+        // What we write reads back as the same value.
+        let urls = Urls::default();
+        let pol = policy();
+        let ictx = IngestContext {
+            urls: &urls,
+            hospital: "h1",
+            patients: &pol,
+        };
+        let (back, _) = read_observation(&text, &ictx, "emitted").unwrap();
+        assert_eq!(back.value, value, "{text}");
+    }
+}
+
 fn render(problems: &[huren_fhir::Problem]) -> String {
     problems
         .iter()

@@ -2,8 +2,8 @@
 
 use crate::parse;
 use huren_core::result::{
-    CodeOrigin, Comparator, Identifier, LabResult, PatientIdPolicy, PatientInfo, ResultStatus,
-    SentCode, SentRange, SentValue, Sex,
+    CodeOrigin, Comparator, Decimal, Identifier, LabResult, PatientIdPolicy, PatientInfo,
+    ResultStatus, SentCode, SentRange, SentValue, Sex,
 };
 use huren_hl7v2::{
     AckCode, ErrorCode, FILLER_ORDER_SYSTEM, Hl7Error, OruR01, PLACER_ORDER_SYSTEM, ResultOptions,
@@ -91,6 +91,13 @@ fn quantity(r: &LabResult) -> (&str, Option<Comparator>, &str) {
             unit,
         } => (value.as_str(), *comparator, unit.as_str()),
         other => panic!("{}: not a quantity: {other:?}", r.source),
+    }
+}
+
+fn ratio(numerator: &str, denominator: &str) -> SentValue {
+    SentValue::Ratio {
+        numerator: Decimal::parse(numerator).unwrap(),
+        denominator: Decimal::parse(denominator).unwrap(),
     }
 }
 
@@ -396,9 +403,17 @@ fn structured_numerics_and_a_coded_value() {
         quantity(&results[1]),
         ("0.5", Some(Comparator::Lt), "mg/L FEU")
     );
-    assert_eq!(text(&results[2]), "1:40");
+    // A titre is a ratio, a range a range (FHIR valueRatio, valueRange).
+    assert_eq!(results[2].value, ratio("1", "40"));
     assert_eq!(results[2].reference_range, range("<1:100"));
-    assert_eq!(text(&results[3]), "0-3");
+    assert_eq!(
+        results[3].value,
+        SentValue::Range {
+            low: Some(Decimal::parse("0").unwrap()),
+            high: Some(Decimal::parse("3").unwrap()),
+            unit: "/HP".into(),
+        }
+    );
     assert_eq!(
         results[4].value,
         SentValue::Coded {
@@ -543,7 +558,7 @@ fn two_patients_placer_and_no_order_number() {
     assert_eq!(crp.performer.as_deref(), Some("WHXH"));
 
     let aso = &results[3];
-    assert_eq!(text(aso), "1:40");
+    assert_eq!(aso.value, ratio("1", "40"));
     assert_eq!(aso.performer.as_deref(), Some("武汉协和医院检验科"));
     assert_eq!(aso.effective.as_deref(), Some("2026-11-22T09:30:00+08:00"));
     let upro = &results[4];

@@ -10,6 +10,7 @@ mod mappings;
 mod mllp;
 mod normalize_cli;
 mod quality_cli;
+mod real_lis;
 mod recognition;
 mod registry;
 mod results;

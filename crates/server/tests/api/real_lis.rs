@@ -1,0 +1,132 @@
+//! An ORU^R01 as LOINC-coding LIS send them (written after the HL7 v2.5.1 ELR and LRI
+//! implementation guides' examples): segments huren does not use (SFT, ORC, TQ1, PRT), OBX-11
+//! beyond F/C/P, UCUM annotations, and OBX segments that cannot be taken next to ones that
+//! can. The good results are stored, each bad OBX gets its own ERR, and the ACK says AE.
+
+use crate::helpers::{TestApp, apps};
+use huren_testkit::fhir_schema::validate_r4;
+use huren_testkit::{TEST_SECRET, token_for};
+
+const PATIENT: &str = "urn:huren:id:national-patient|420106197505050028";
+
+fn message() -> String {
+    [
+        "MSH|^~\\&|LIS|ELR-LAB^2.16.840.1.114222.4.1.9999^ISO|HUREN|HUREN|20261120093000+0800||ORU^R01^ORU_R01|ELR-0001|P|2.5.1|||AL|NE||UNICODE UTF-8",
+        "SFT|Example Lab Systems^L^^^^&2.16.840.1.113883.3.9999^ISO^XX^^^1234|3.1|LabSys|31.0||20260101",
+        "PID|1||MRN-77^^^ELR^MR~420106197505050028^^^CHN^NI||李^娜||19750505|F",
+        // An OBX before any OBR: it belongs to no order.
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||6.8|10*3/uL|||||F",
+        "ORC|RE|ORD7^HIS|LAB7^LIS",
+        "OBR|1|ORD7^HIS|LAB7^LIS|58410-2^CBC panel - Blood by Automated count^LN|||202611200745+0800|||||||||||||||202611200900+0800|||F",
+        "TQ1|1||||||202611200700+0800",
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||7000|{cells}/uL^cells per microliter^UCUM|4000-10000|N|||F|||202611200812+0800",
+        "PRT|1|AD||RO^Responsible Observer^HL70912|1234^Wang^Min",
+        "OBX|2|NM|789-8^Erythrocytes [#/volume] in Blood by Automated count^LN||4.50|10*6/uL^million per microliter^UCUM|3.80-5.10|N|||F|||202611200812+0800",
+        // Specimen in the lab, result pending.
+        "OBX|3|NM|718-7^Hemoglobin [Mass/volume] in Blood^LN|||g/dL^gram per deciliter^UCUM|12.0-16.0||||I|||202611200812+0800",
+        // No OBX-3.
+        "OBX|4|NM|||5.2|%||||||F",
+        // A pointer to a PDF report: not a lab value.
+        "OBX|5|RP|11502-2^Laboratory report^LN||^^application^pdf||||||F",
+        "OBX|6|NM|777-3^Platelets [#/volume] in Blood by Automated count^LN||250|10*3/uL|150-400|N|||R|||202611200812+0800",
+    ]
+    .join("\r")
+}
+
+fn post(app: &TestApp) -> String {
+    let system = token_for(TEST_SECRET, "lis", "system", Some("hosp-b"), 3600);
+    let resp = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .post(&app.url("/hl7v2"))
+        .header("Authorization", &format!("Bearer {system}"))
+        .header("Content-Type", "x-application/hl7-v2+er7")
+        .send(message().as_bytes())
+        .unwrap();
+    resp.into_body().read_to_string().unwrap()
+}
+
+/// (LOINC, status, value, UCUM code) of each stored Observation of the patient, sorted.
+fn stored(app: &TestApp) -> Vec<(String, String, String, String)> {
+    let clinician = token_for(TEST_SECRET, "dr-a", "clinician", Some("hosp-a"), 3600);
+    let a = app.get_as(
+        &format!(
+            "/fhir/Observation?subject:identifier={}",
+            PATIENT.replace('|', "%7C")
+        ),
+        Some(&clinician),
+    );
+    assert_eq!(a.status, 200, "{:#}", a.body);
+    let mut out: Vec<(String, String, String, String)> = a.body["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let o = &e["resource"];
+            validate_r4(o).unwrap_or_else(|e| panic!("{e:#?}\n{o:#}"));
+            let loinc = o["code"]["coding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["system"] == "http://loinc.org")
+                .map(|c| c["code"].as_str().unwrap().to_owned())
+                .unwrap();
+            let q = &o["valueQuantity"];
+            let value = q["value"]
+                .as_f64()
+                .map_or_else(|| "-".to_owned(), |f| f.to_string());
+            (
+                loinc,
+                o["status"].as_str().unwrap().to_owned(),
+                value,
+                q["code"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_real_lis_message_is_taken_obx_by_obx() {
+    for app in apps() {
+        app.create_example_hospitals();
+        let ack = post(&app);
+        let segments: Vec<&str> = ack.split('\r').filter(|s| !s.is_empty()).collect();
+        let msa: Vec<&str> = segments[1].split('|').collect();
+        assert_eq!((msa[0], msa[1], msa[2]), ("MSA", "AE", "ELR-0001"), "{ack}");
+        let errors: Vec<&str> = segments
+            .iter()
+            .filter(|s| s.starts_with("ERR|"))
+            .filter(|s| s.split('|').nth(4) == Some("E"))
+            .copied()
+            .collect();
+        assert_eq!(errors.len(), 3, "{ack}");
+        // Each names its segment: the stray OBX (the 1st), the OBX without OBX-3 (the 5th) and
+        // the RP one (the 6th), and the field where there is one.
+        assert!(errors[0].contains("|OBX^1|"), "{}", errors[0]);
+        assert!(errors[1].contains("|OBX^5^3^"), "{}", errors[1]);
+        assert!(errors[2].contains("|OBX^6^2^"), "{}", errors[2]);
+        assert!(errors[2].contains("not a lab value"), "{}", errors[2]);
+
+        // Leukocytes in {cells}/uL converted into 10*9/L; erythrocytes 10*6/uL into 10*12/L;
+        // haemoglobin in process, without a value; platelets entered but not verified.
+        let expected = [
+            ("6690-2", "final", "7", "10*9/L"),
+            ("718-7", "registered", "-", "-"),
+            ("777-3", "preliminary", "250", "10*9/L"),
+            ("789-8", "final", "4.5", "10*12/L"),
+        ]
+        .map(|(a, b, c, d)| (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned()));
+        assert_eq!(stored(&app), expected);
+        // Sent again as it is: the same answer, and nothing is stored twice.
+        let again = post(&app);
+        assert!(again.contains("\rMSA|AE|ELR-0001"), "{again}");
+        assert_eq!(
+            again.matches("\rERR|").count(),
+            ack.matches("\rERR|").count()
+        );
+        assert_eq!(stored(&app), expected);
+    }
+}
