@@ -144,6 +144,8 @@ pub struct Normalized {
     /// The sender's local code when it has no approved mapping: it belongs in the hospital's
     /// unmapped queue (also when another code let the result through).
     pub unmapped_local: Option<SentCode>,
+    /// A valid LOINC code that no national concept has: the result is kept under it, not held.
+    pub registry_gap: Option<String>,
 }
 
 /// What the normalizer reads besides the result.
@@ -157,7 +159,40 @@ pub struct Context<'a> {
 /// the hospital has one (whatever its status).
 pub fn normalize(ctx: &Context<'_>, result: LabResult, mapping: Option<&Mapping>) -> Normalized {
     let mut issues = Vec::new();
-    let (concept, hold, unmapped_local) = resolve_concept(ctx, &result, mapping, &mut issues);
+    let (concept, mut hold, unmapped_local) = resolve_concept(ctx, &result, mapping, &mut issues);
+    // A valid LOINC code the registry does not hold is not held back: the result is kept and
+    // shown under that code, and the gap is counted for the registry's curators.
+    let registry_gap = if concept.is_none() {
+        result
+            .codes
+            .iter()
+            .find(|c| {
+                c.origin == CodeOrigin::Loinc
+                    && crate::code::check_loinc_code(c.code.trim()).is_ok()
+                    && ctx.registry.national_for_loinc(c.code.trim()).is_empty()
+            })
+            .map(|c| c.code.trim().to_owned())
+    } else {
+        None
+    };
+    if let Some(loinc) = &registry_gap
+        && let Some(h) = hold.take()
+    {
+        issues.retain(|i| i.code != h.reason);
+        if h.reason != "no-concept" {
+            issues.push(Issue::warning(
+                h.reason,
+                format!("{}; LOINC `{loinc}` was used instead", h.message),
+            ));
+        }
+        issues.push(Issue::warning(
+            "registry-gap",
+            format!(
+                "LOINC `{loinc}` is not in the national registry: the result is stored under its \
+                 LOINC code, unconverted, and cannot be recognized until a release adds it"
+            ),
+        ));
+    }
     let mut out = Normalized {
         value: NormalValue {
             value: result.value.clone(),
@@ -172,6 +207,7 @@ pub fn normalize(ctx: &Context<'_>, result: LabResult, mapping: Option<&Mapping>
         issues,
         hold,
         unmapped_local,
+        registry_gap,
     };
     let concept = concept.map(|c| molar_form(ctx, c, &mut out.issues));
     // A mapping only describes the result when the result is reported under its target.

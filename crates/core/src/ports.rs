@@ -149,6 +149,13 @@ pub trait ObservationStore: Send + Sync {
         local_codes: &[String],
     ) -> Result<Vec<StoredObservation>, PortError>;
 
+    /// The visible results without a national code, kept under a LOINC code the registry
+    /// lacks (registry gaps): all of them, or those with one of `loincs`.
+    fn gap_observations(
+        &self,
+        loincs: Option<&[String]>,
+    ) -> Result<Vec<StoredObservation>, PortError>;
+
     /// The hospital's unmapped queue, most recently seen first.
     fn unmapped_codes(&self, hospital: &HospitalId) -> Result<Vec<UnmappedCode>, PortError>;
 }

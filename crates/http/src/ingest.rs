@@ -211,10 +211,11 @@ fn build(
             .map_or(String::new(), |h| h.reason.to_owned()),
         local_code: local.map_or(String::new(), |c| c.code.clone()),
         national_code: n.concept.as_ref().map_or(String::new(), |c| c.code.clone()),
-        loinc: n
-            .concept
-            .as_ref()
-            .map_or(String::new(), |c| c.loinc.clone()),
+        // A registry gap is kept under its LOINC code: found by it, and by the gap list.
+        loinc: n.concept.as_ref().map_or_else(
+            || n.registry_gap.clone().unwrap_or_default(),
+            |c| c.loinc.clone(),
+        ),
         effective_at: n
             .result
             .effective
@@ -316,6 +317,40 @@ pub fn release_held(
     Ok(n)
 }
 
+/// Normalizes again the results kept under a LOINC code the registry lacked (registry gaps)
+/// whose code the current registry now has: they get their national code, canonical unit and
+/// recognition. Returns how many were written. Call after the catalog changed.
+///
+/// # Errors
+///
+/// A storage failure (nothing of that hospital's batch is written then).
+pub fn release_gaps(state: &AppState, now: i64) -> Result<usize, PortError> {
+    let catalog = state.catalog();
+    let gaps = state.store.gap_observations(None)?;
+    let mut by_hospital: HashMap<HospitalId, Vec<LabResult>> = HashMap::new();
+    for o in gaps {
+        if catalog.registry.national_for_loinc(&o.loinc).is_empty() {
+            continue;
+        }
+        if let Ok(result) = serde_json::from_str::<LabResult>(&o.source) {
+            by_hospital.entry(o.hospital).or_default().push(result);
+        }
+    }
+    let mut written = 0;
+    for (hospital, results) in by_hospital {
+        let prepared = prepare_with(state, &hospital, results, now)?;
+        let known: Vec<Prepared> = prepared
+            .into_iter()
+            .filter(|p| !p.stored.national_code.is_empty())
+            .collect();
+        written += known.len();
+        if !known.is_empty() {
+            write(&*state.store, known)?;
+        }
+    }
+    Ok(written)
+}
+
 /// One HL7 v2 ORU^R01 message of `hospital` (bytes as received) → the ACK to send back.
 ///
 /// A message the parser refuses (no OBX, a malformed segment) is answered `AE`/`AR` with its
@@ -363,7 +398,7 @@ pub fn hl7v2_message(state: &AppState, hospital: &HospitalId, bytes: &[u8]) -> S
                         && w.prepared.hold.is_none()
                     {
                         let code = match i.code {
-                            "unmapped" | "not-approved" | "no-concept" => {
+                            "unmapped" | "not-approved" | "no-concept" | "registry-gap" => {
                                 ErrorCode::UnknownKeyIdentifier
                             }
                             _ => ErrorCode::DataType,

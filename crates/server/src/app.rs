@@ -215,6 +215,16 @@ async fn watch_releases(state: web::Data<AppState>, store: Store, every: Duratio
                     "registry changed; catalog rebuilt"
                 );
                 state.set_catalog(catalog);
+                // Results kept under LOINC codes the registry lacked may have a national code
+                // now.
+                let st = state.clone();
+                let now = huren_http::mapping_import::now_millis();
+                match web::block(move || huren_http::ingest::release_gaps(&st, now)).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(results = n, "registry gaps normalized again"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "normalizing registry gaps failed"),
+                    Err(e) => tracing::error!(error = %e, "registry gap task failed"),
+                }
             }
             Ok(Err(e)) => tracing::error!(error = %e, "cannot rebuild the catalog"),
             Err(e) => tracing::error!(error = %e, "catalog rebuild task failed"),

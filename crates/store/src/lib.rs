@@ -649,6 +649,13 @@ impl ObservationStore for Store {
         Ok(self.held_observations_impl(hospital, local_codes)?)
     }
 
+    fn gap_observations(
+        &self,
+        loincs: Option<&[String]>,
+    ) -> Result<Vec<StoredObservation>, PortError> {
+        Ok(self.gap_observations_impl(loincs)?)
+    }
+
     fn unmapped_codes(&self, hospital: &HospitalId) -> Result<Vec<UnmappedCode>, PortError> {
         Ok(self.unmapped_codes_impl(hospital)?)
     }

@@ -479,6 +479,39 @@ impl Store {
         self.with_subjects(rows)
     }
 
+    pub(crate) fn gap_observations_impl(
+        &self,
+        loincs: Option<&[String]>,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        use crate::schema::observations::dsl as o;
+        let mut rows = Vec::new();
+        match loincs {
+            None => {
+                rows = crate::with_conn!(self, |conn| o::observations
+                    .filter(o::national_code.eq(""))
+                    .filter(o::held.eq(""))
+                    .filter(o::loinc.ne(""))
+                    .order(o::id.asc())
+                    .select(ObservationRow::as_select())
+                    .load(conn)?);
+            }
+            Some(loincs) => {
+                for codes in loincs.chunks(IDS_PER_QUERY) {
+                    let chunk: Vec<ObservationRow> =
+                        crate::with_conn!(self, |conn| o::observations
+                            .filter(o::national_code.eq(""))
+                            .filter(o::held.eq(""))
+                            .filter(o::loinc.eq_any(codes))
+                            .order(o::id.asc())
+                            .select(ObservationRow::as_select())
+                            .load(conn)?);
+                    rows.extend(chunk);
+                }
+            }
+        }
+        self.with_subjects(rows)
+    }
+
     pub(crate) fn unmapped_codes_impl(
         &self,
         hospital: &HospitalId,

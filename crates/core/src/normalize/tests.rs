@@ -346,3 +346,30 @@ fn annotations_are_unity_and_a_hospital_declares_what_its_k_ul_means() {
     let n = run(r, Some(&m));
     assert_eq!(reported(&n), (code(1), "6.80".into(), "10*9/L".into()));
 }
+
+#[test]
+fn a_loinc_code_the_registry_lacks_is_kept_not_held() {
+    // 30180-4 is a real LOINC code (basophils %) that the test registry does not have.
+    let n = run(result(CodeOrigin::Loinc, "30180-4", "1.0", "%"), None);
+    assert_eq!(n.hold, None);
+    assert_eq!(n.concept, None);
+    assert_eq!(n.registry_gap.as_deref(), Some("30180-4"));
+    assert!(n.issues.iter().any(|i| i.code == "registry-gap"), "{:?}", n.issues);
+    assert!(!n.issues.iter().any(|i| i.code == "no-concept"), "{:?}", n.issues);
+    assert_eq!(n.value.ucum.as_deref(), Some("%"), "the unit is still read");
+    // A bad check digit is no LOINC code: held.
+    let n = run(result(CodeOrigin::Loinc, "30180-5", "1.0", "%"), None);
+    assert_eq!(n.hold.map(|h| h.reason), Some("no-concept"));
+    assert_eq!(n.registry_gap, None);
+    // A local code without an approved mapping is still queued, and the LOINC code used.
+    let mut r = result(CodeOrigin::Local, "BASO%", "1.0", "%");
+    r.codes.push(SentCode {
+        origin: CodeOrigin::Loinc,
+        code: "30180-4".into(),
+        display: String::new(),
+    });
+    let n = run(r, None);
+    assert_eq!(n.hold, None);
+    assert_eq!(n.unmapped_local.map(|c| c.code), Some("BASO%".to_owned()));
+    assert_eq!(n.registry_gap.as_deref(), Some("30180-4"));
+}

@@ -88,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/fhir/CodeSystem/{id}", web::get().to(code_system::read))
         .route("/api/registry/releases", web::get().to(registry::releases))
         .route("/api/registry/diff", web::get().to(registry::diff))
+        .route("/api/registry/gaps", web::get().to(registry::gaps))
         .route("/api/hospitals", web::get().to(hospitals::list))
         .route("/api/hospitals", web::post().to(hospitals::upsert))
         .route("/api/hospitals/{id}", web::get().to(hospitals::read))

@@ -130,3 +130,129 @@ fn a_real_lis_message_is_taken_obx_by_obx() {
         assert_eq!(stored(&app), expected);
     }
 }
+
+/// The seed table plus basophils (30180-4), which the seed lacks.
+fn release_with_basophils() -> (String, String) {
+    let text = std::str::from_utf8(huren::seed::NATIONAL_TABLE).unwrap();
+    let code = huren_core::code::national_code(9_900_002).unwrap();
+    let row = format!(
+        "{code},30180-4,Basophils/100 leukocytes,NFr,Pt,Bld,Qn,Automated count,HEM/BC,\
+         嗜碱性粒细胞百分比,Basophils/100 leukocytes in Blood by Automated count,\
+         Basos/leuk NFr Bld Auto,BASO%,嗜碱性粒细胞百分比,basophil percent,%,,ACTIVE,,test row"
+    );
+    (format!("{}\n{row}\n", text.trim_end()), code)
+}
+
+fn basophils(app: &TestApp) -> Vec<serde_json::Value> {
+    let clinician = token_for(TEST_SECRET, "dr-a", "clinician", Some("hosp-a"), 3600);
+    let a = app.get_as(
+        "/fhir/Observation?code=http://loinc.org%7C30180-4",
+        Some(&clinician),
+    );
+    assert_eq!(a.status, 200, "{:#}", a.body);
+    a.body["entry"]
+        .as_array()
+        .map(|e| e.iter().map(|e| e["resource"].clone()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_loinc_code_the_registry_lacks_is_kept_listed_and_normalized_after_a_release() {
+    for app in apps() {
+        app.create_example_hospitals();
+        let message = [
+            "MSH|^~\\&|LIS|ELR-LAB|HUREN|HUREN|20261120093000+0800||ORU^R01^ORU_R01|GAP-1|P|2.5.1",
+            "PID|1||MRN-78^^^ELR^MR||周^杰||19800101|M",
+            "OBR|1|ORD8^HIS|LAB8^LIS|58410-2^CBC^LN|||202611200745+0800",
+            "OBX|1|NM|30180-4^Basophils/100 leukocytes in Blood by Automated count^LN||1.0|%|0-1|N|||F|||202611200812+0800",
+            // A bad check digit is not a LOINC code: held, as before.
+            "OBX|2|NM|30180-5^Not a code^LN||2.0|%||||F|||202611200812+0800",
+        ]
+        .join("\r");
+        let system = token_for(TEST_SECRET, "lis", "system", Some("hosp-b"), 3600);
+        let a = app.post_as(
+            "/hl7v2",
+            &system,
+            "x-application/hl7-v2+er7",
+            message.as_bytes(),
+        );
+        assert_eq!(a.status, 200);
+
+        // Kept and readable under its LOINC code, without a national coding.
+        let found = basophils(&app);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        validate_r4(&found[0]).unwrap();
+        assert_eq!(found[0]["valueQuantity"]["value"].as_f64(), Some(1.0));
+        let systems: Vec<&str> = found[0]["code"]["coding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["system"].as_str().unwrap())
+            .collect();
+        assert_eq!(systems, ["http://loinc.org"]);
+
+        // Listed for admins.
+        let admin = huren_testkit::token("admin", None);
+        let gaps = app.get_as("/api/registry/gaps", Some(&admin));
+        assert_eq!(gaps.status, 200, "{:#}", gaps.body);
+        let list = gaps.body["gaps"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{:#}", gaps.body);
+        assert_eq!(list[0]["loinc"], "30180-4");
+        assert_eq!(list[0]["unit"], "%");
+        assert_eq!(list[0]["count"], 1);
+        assert_eq!(list[0]["hospitals"][0], "hosp-b");
+        assert!(
+            list[0]["display"]
+                .as_str()
+                .unwrap()
+                .starts_with("Basophils")
+        );
+        app.get_as(
+            "/api/registry/gaps",
+            Some(&token_for(TEST_SECRET, "c", "curator", Some("hosp-b"), 60)),
+        )
+        .outcome(403, "forbidden");
+
+        // A release adds the code: the running server normalizes the result again.
+        let (table, code) = release_with_basophils();
+        let store = huren_store::Store::connect(app.db.url()).unwrap();
+        let outcome = huren::registry_ops::import_codes(
+            &store,
+            table.as_bytes(),
+            huren_core::CodeSystem::National,
+            "2026.2",
+            "test",
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(
+            matches!(outcome, huren::registry_ops::ImportOutcome::Imported(_)),
+            "{outcome:?}"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let found = basophils(&app);
+            let national = found.first().and_then(|o| {
+                o["code"]["coding"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["system"].as_str().unwrap().ends_with("/national-lab"))
+                    .cloned()
+            });
+            if let Some(c) = national {
+                assert_eq!(c["code"], code);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not normalized again");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let gaps = app.get_as("/api/registry/gaps", Some(&admin));
+        assert_eq!(
+            gaps.body["gaps"].as_array().unwrap().len(),
+            0,
+            "{:#}",
+            gaps.body
+        );
+    }
+}
