@@ -273,7 +273,43 @@ fn origin(system: &str) -> CodeOrigin {
     } else if s.eq_ignore_ascii_case("NLAB") {
         CodeOrigin::National
     } else {
-        CodeOrigin::Other(s.to_owned())
+        CodeOrigin::Other(system_uri(s))
+    }
+}
+
+/// HL7 table 0396 coding-system names and the FHIR system URIs of the v2-to-FHIR guide, for
+/// the systems lab messages use beside LOINC. Data: add a row for another system.
+const CODING_SYSTEMS: &[(&str, &str)] = &[
+    ("SCT", "http://snomed.info/sct"),
+    ("UCUM", "http://unitsofmeasure.org"),
+    ("I10", "http://hl7.org/fhir/sid/icd-10"),
+    ("I10C", "http://hl7.org/fhir/sid/icd-10-cm"),
+    ("CVX", "http://hl7.org/fhir/sid/cvx"),
+];
+
+/// A coding system as FHIR names it: the URI of a table 0396 name ([`CODING_SYSTEMS`], `LN`,
+/// and `HL7nnnn` → `http://terminology.hl7.org/CodeSystem/v2-nnnn`), else the name as sent
+/// (a local system).
+fn system_uri(name: &str) -> String {
+    let name = name.trim();
+    if name.eq_ignore_ascii_case("LN") {
+        return huren_core::code::LOINC_URL.to_owned();
+    }
+    if let Some(&(_, uri)) = CODING_SYSTEMS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        return uri.to_owned();
+    }
+    match name.get(..3) {
+        Some(p)
+            if p.eq_ignore_ascii_case("HL7")
+                && name.len() == 7
+                && name[3..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            format!("http://terminology.hl7.org/CodeSystem/v2-{}", &name[3..])
+        }
+        _ => name.to_owned(),
     }
 }
 
@@ -475,7 +511,11 @@ fn coded_value(ce: &CodedElement) -> SentValue {
         };
     };
     SentValue::Coded {
-        system: system.trim().to_owned(),
+        system: if system.trim().is_empty() {
+            String::new()
+        } else {
+            system_uri(system)
+        },
         code: code.trim().to_owned(),
         display: display.trim().to_owned(),
     }
@@ -697,7 +737,16 @@ mod tests {
         assert_eq!(origin(""), CodeOrigin::Local);
         assert_eq!(origin("99LIS"), CodeOrigin::Local);
         assert_eq!(origin("NLAB"), CodeOrigin::National);
-        assert_eq!(origin("SCT"), CodeOrigin::Other("SCT".into()));
+        assert_eq!(
+            origin("SCT"),
+            CodeOrigin::Other("http://snomed.info/sct".into())
+        );
+        assert_eq!(
+            system_uri("HL70078"),
+            "http://terminology.hl7.org/CodeSystem/v2-0078"
+        );
+        assert_eq!(system_uri("99LAB"), "99LAB");
+        assert_eq!(system_uri("HL7X"), "HL7X");
     }
 
     #[test]

@@ -354,8 +354,16 @@ fn a_loinc_code_the_registry_lacks_is_kept_not_held() {
     assert_eq!(n.hold, None);
     assert_eq!(n.concept, None);
     assert_eq!(n.registry_gap.as_deref(), Some("30180-4"));
-    assert!(n.issues.iter().any(|i| i.code == "registry-gap"), "{:?}", n.issues);
-    assert!(!n.issues.iter().any(|i| i.code == "no-concept"), "{:?}", n.issues);
+    assert!(
+        n.issues.iter().any(|i| i.code == "registry-gap"),
+        "{:?}",
+        n.issues
+    );
+    assert!(
+        !n.issues.iter().any(|i| i.code == "no-concept"),
+        "{:?}",
+        n.issues
+    );
     assert_eq!(n.value.ucum.as_deref(), Some("%"), "the unit is still read");
     // A bad check digit is no LOINC code: held.
     let n = run(result(CodeOrigin::Loinc, "30180-5", "1.0", "%"), None);

@@ -417,7 +417,7 @@ fn structured_numerics_and_a_coded_value() {
     assert_eq!(
         results[4].value,
         SentValue::Coded {
-            system: "HL70078".into(),
+            system: "http://terminology.hl7.org/CodeSystem/v2-0078".into(),
             code: "NEG".into(),
             display: "阴性".into(),
         }
@@ -515,7 +515,7 @@ fn two_patients_placer_and_no_order_number() {
             patient: first.clone(),
             codes: vec![local("HCG-Q", "尿HCG定性")],
             value: SentValue::Coded {
-                system: "HL70078".into(),
+                system: "http://terminology.hl7.org/CodeSystem/v2-0078".into(),
                 code: "POS".into(),
                 display: "阳性".into(),
             },

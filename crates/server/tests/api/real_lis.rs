@@ -256,3 +256,60 @@ fn a_loinc_code_the_registry_lacks_is_kept_listed_and_normalized_after_a_release
         );
     }
 }
+
+#[test]
+fn a_culture_keeps_its_snomed_organism_and_a_titre_is_a_ratio() {
+    for app in apps() {
+        app.create_example_hospitals();
+        let message = [
+            "MSH|^~\\&|LIS|ELR-LAB|HUREN|HUREN|20261121093000+0800||ORU^R01^ORU_R01|MICRO-1|P|2.5.1",
+            "PID|1||MRN-79^^^ELR^MR~420106198202020022^^^CHN^NI||吴^敏||19820202|F",
+            "OBR|1|ORD9^HIS|LAB9^LIS|600-7^Bacteria identified in Blood by Culture^LN|||202611190800+0800",
+            "OBX|1|CWE|600-7^Bacteria identified in Blood by Culture^LN|1|3092008^Staphylococcus aureus^SCT||||||F|||202611210900+0800",
+            "OBR|2|ORD10^HIS|LAB10^LIS|31147-2^Reagin Ab^LN|||202611190800+0800",
+            "OBX|1|SN|31147-2^Reagin Ab [Titer] in Serum by RPR^LN||^1^:^128||<1:1|A|||F|||202611210900+0800",
+        ]
+        .join("\r");
+        let system = token_for(TEST_SECRET, "lis", "system", Some("hosp-b"), 3600);
+        let a = app.post_as(
+            "/hl7v2",
+            &system,
+            "x-application/hl7-v2+er7",
+            message.as_bytes(),
+        );
+        assert_eq!(a.status, 200);
+        let clinician = token_for(TEST_SECRET, "dr-a", "clinician", Some("hosp-a"), 3600);
+        let a = app.get_as(
+            "/fhir/Observation?subject:identifier=urn:huren:id:national-patient%7C420106198202020022",
+            Some(&clinician),
+        );
+        assert_eq!(a.status, 200, "{:#}", a.body);
+        let found: Vec<&serde_json::Value> = a.body["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .collect();
+        assert_eq!(found.len(), 2, "{:#}", a.body);
+        for o in &found {
+            validate_r4(o).unwrap_or_else(|e| panic!("{e:#?}\n{o:#}"));
+        }
+        let by_loinc = |loinc: &str| {
+            *found
+                .iter()
+                .find(|o| o["code"]["coding"][0]["code"] == loinc)
+                .unwrap()
+        };
+        let organism = &by_loinc("600-7")["valueCodeableConcept"]["coding"][0];
+        assert_eq!(organism["system"], "http://snomed.info/sct");
+        assert_eq!(organism["code"], "3092008");
+        assert_eq!(organism["display"], "Staphylococcus aureus");
+        let titre = &by_loinc("31147-2")["valueRatio"];
+        assert_eq!(titre["numerator"]["value"], 1);
+        assert_eq!(titre["denominator"]["value"], 128);
+        assert_eq!(
+            by_loinc("31147-2")["interpretation"][0]["coding"][0]["code"],
+            "A"
+        );
+    }
+}
