@@ -33,7 +33,8 @@ fn message() -> String {
     .join("\r")
 }
 
-fn post(app: &TestApp) -> String {
+/// Posts `message` as hospital B's LIS; the ACK.
+fn post(app: &TestApp, message: &str) -> String {
     let system = token_for(TEST_SECRET, "lis", "system", Some("hosp-b"), 3600);
     let resp = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -42,14 +43,19 @@ fn post(app: &TestApp) -> String {
         .post(&app.url("/hl7v2"))
         .header("Authorization", &format!("Bearer {system}"))
         .header("Content-Type", "x-application/hl7-v2+er7")
-        .send(message().as_bytes())
+        .send(message.as_bytes())
         .unwrap();
+    assert_eq!(resp.status(), 200);
     resp.into_body().read_to_string().unwrap()
+}
+
+fn clinician() -> String {
+    token_for(TEST_SECRET, "dr-a", "clinician", Some("hosp-a"), 3600)
 }
 
 /// (LOINC, status, value, UCUM code) of each stored Observation of the patient, sorted.
 fn stored(app: &TestApp) -> Vec<(String, String, String, String)> {
-    let clinician = token_for(TEST_SECRET, "dr-a", "clinician", Some("hosp-a"), 3600);
+    let clinician = clinician();
     let a = app.get_as(
         &format!(
             "/fhir/Observation?subject:identifier={}",
@@ -92,7 +98,7 @@ fn stored(app: &TestApp) -> Vec<(String, String, String, String)> {
 fn a_real_lis_message_is_taken_obx_by_obx() {
     for app in apps() {
         app.create_example_hospitals();
-        let ack = post(&app);
+        let ack = post(&app, &message());
         let segments: Vec<&str> = ack.split('\r').filter(|s| !s.is_empty()).collect();
         let msa: Vec<&str> = segments[1].split('|').collect();
         assert_eq!((msa[0], msa[1], msa[2]), ("MSA", "AE", "ELR-0001"), "{ack}");
@@ -121,7 +127,7 @@ fn a_real_lis_message_is_taken_obx_by_obx() {
         .map(|(a, b, c, d)| (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned()));
         assert_eq!(stored(&app), expected);
         // Sent again as it is: the same answer, and nothing is stored twice.
-        let again = post(&app);
+        let again = post(&app, &message());
         assert!(again.contains("\rMSA|AE|ELR-0001"), "{again}");
         assert_eq!(
             again.matches("\rERR|").count(),
@@ -144,7 +150,7 @@ fn release_with_basophils() -> (String, String) {
 }
 
 fn basophils(app: &TestApp) -> Vec<serde_json::Value> {
-    let clinician = token_for(TEST_SECRET, "dr-a", "clinician", Some("hosp-a"), 3600);
+    let clinician = clinician();
     let a = app.get_as(
         "/fhir/Observation?code=http://loinc.org%7C30180-4",
         Some(&clinician),
@@ -169,14 +175,7 @@ fn a_loinc_code_the_registry_lacks_is_kept_listed_and_normalized_after_a_release
             "OBX|2|NM|30180-5^Not a code^LN||2.0|%||||F|||202611200812+0800",
         ]
         .join("\r");
-        let system = token_for(TEST_SECRET, "lis", "system", Some("hosp-b"), 3600);
-        let a = app.post_as(
-            "/hl7v2",
-            &system,
-            "x-application/hl7-v2+er7",
-            message.as_bytes(),
-        );
-        assert_eq!(a.status, 200);
+        post(&app, &message);
 
         // Kept and readable under its LOINC code, without a national coding.
         let found = basophils(&app);
@@ -270,15 +269,8 @@ fn a_culture_keeps_its_snomed_organism_and_a_titre_is_a_ratio() {
             "OBX|1|SN|31147-2^Reagin Ab [Titer] in Serum by RPR^LN||^1^:^128||<1:1|A|||F|||202611210900+0800",
         ]
         .join("\r");
-        let system = token_for(TEST_SECRET, "lis", "system", Some("hosp-b"), 3600);
-        let a = app.post_as(
-            "/hl7v2",
-            &system,
-            "x-application/hl7-v2+er7",
-            message.as_bytes(),
-        );
-        assert_eq!(a.status, 200);
-        let clinician = token_for(TEST_SECRET, "dr-a", "clinician", Some("hosp-a"), 3600);
+        post(&app, &message);
+        let clinician = clinician();
         let a = app.get_as(
             "/fhir/Observation?subject:identifier=urn:huren:id:national-patient%7C420106198202020022",
             Some(&clinician),
