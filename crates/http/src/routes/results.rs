@@ -145,7 +145,9 @@ fn body_text(body: &Bytes) -> Result<&str, ApiError> {
 
 /// `POST /fhir/Observation`: one Observation. `201 Created` with `Location` and the stored
 /// resource; `200 OK` when the same result was already stored (or replaced an earlier
-/// version); `202 Accepted` with an `OperationOutcome` when it is held (unmapped local code).
+/// version); `202 Accepted` with an `OperationOutcome` when it is held (unmapped local code);
+/// `201`/`200` with an `OperationOutcome` (and the resource at `Location`) when it was kept
+/// under a LOINC code the registry lacks.
 pub async fn create(who: Principal, state: State, body: Bytes) -> Result<HttpResponse, ApiError> {
     let hospital = sender(&who)?;
     let text = body_text(&body)?.to_owned();
@@ -178,11 +180,25 @@ pub async fn create(who: Principal, state: State, body: Bytes) -> Result<HttpRes
             .insert_header((header::LOCATION, loc))
             .body(huren_fhir::operation_outcome(&all)));
     }
-    let body = served(&written.prepared.stored, written.version)?;
     let mut resp = match written.outcome {
         WriteOutcome::Created => HttpResponse::Created(),
         _ => HttpResponse::Ok(),
     };
+    let gap = written
+        .prepared
+        .issues
+        .iter()
+        .any(|i| i.code == "registry-gap");
+    if gap {
+        // Stored and visible, but under a LOINC code the registry lacks: the answer says so (the
+        // resource is at `Location`).
+        return Ok(resp
+            .content_type(huren_fhir::FHIR_JSON)
+            .insert_header((header::LOCATION, loc))
+            .insert_header((header::ETAG, format!("W/\"{}\"", written.version)))
+            .body(huren_fhir::operation_outcome(&issues)));
+    }
+    let body = served(&written.prepared.stored, written.version)?;
     Ok(resp
         .content_type(huren_fhir::FHIR_JSON)
         .insert_header((header::LOCATION, loc))

@@ -305,3 +305,31 @@ fn a_culture_keeps_its_snomed_organism_and_a_titre_is_a_ratio() {
         );
     }
 }
+
+#[test]
+fn a_fhir_observation_under_a_loinc_code_the_registry_lacks_is_created_with_a_warning() {
+    let app = crate::helpers::spawn_app(huren_testkit::TestDb::sqlite());
+    app.create_example_hospitals();
+    let body = r#"{"resourceType":"Observation","identifier":[{"system":"urn:lis:hosp-b","value":"G1"}],
+        "status":"final","code":{"coding":[{"system":"http://loinc.org","code":"26453-1","display":"Erythrocytes [#/volume] in Blood"}]},
+        "subject":{"identifier":{"system":"urn:huren:id:national-patient","value":"420106198001011234"}},
+        "effectiveDateTime":"2026-11-20T08:12:00+08:00","valueQuantity":{"value":4.5,"unit":"10*12/L"}}"#;
+    let system = token_for(TEST_SECRET, "lis", "system", Some("hosp-b"), 3600);
+    let a = app.post_as(
+        "/fhir/Observation",
+        &system,
+        "application/fhir+json",
+        body.as_bytes(),
+    );
+    assert_eq!(a.status, 201, "{:#}", a.body);
+    assert_eq!(a.body["resourceType"], "OperationOutcome", "{:#}", a.body);
+    validate_r4(&a.body).unwrap();
+    assert!(a.body.to_string().contains("26453-1"), "{:#}", a.body);
+    assert_eq!(a.body["issue"][0]["severity"], "warning", "{:#}", a.body);
+    // And it is readable.
+    let found = app.get_as(
+        "/fhir/Observation?code=http://loinc.org%7C26453-1",
+        Some(&clinician()),
+    );
+    assert_eq!(found.body["entry"].as_array().map(Vec::len), Some(1));
+}
