@@ -168,6 +168,20 @@ mod tests {
             .collect()
     }
 
+    /// The example files of the README's tour read without a problem.
+    #[test]
+    fn the_example_files_read() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/");
+        let (rows, problems) =
+            parse_eqa(&std::fs::read(format!("{dir}eqa-hosp-a.csv")).unwrap()).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(rows.len(), 6);
+        let (rows, problems) =
+            parse_iqc(&std::fs::read(format!("{dir}iqc-hosp-a.csv")).unwrap()).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(rows.len(), 8);
+    }
+
     #[test]
     fn eqa_rows() {
         let csv = "national_code,program,event,event_date,samples,acceptable,passed\r\n\
