@@ -176,9 +176,27 @@ impl<'a> Assessor<'a> {
         Ok(())
     }
 
+    /// The EQA events of one laboratory and item, read once.
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
+    pub fn eqa_of(&mut self, issuer: &HospitalId, code: &str) -> Result<&[EqaEvent], PortError> {
+        let key = (issuer.clone(), code.to_owned());
+        if !self.eqa.contains_key(&key) {
+            let events = self.store.eqa_events(issuer, code)?;
+            self.eqa.insert(key.clone(), events);
+        }
+        Ok(&self.eqa[&key])
+    }
+
     /// The IQC condition of one laboratory, item and day: from what [`Self::prefetch`] read
     /// when that covers the day's window, else from the store.
-    fn iqc_condition_of(
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
+    pub fn iqc_condition_of(
         &mut self,
         issuer: &HospitalId,
         code: &str,
@@ -244,11 +262,8 @@ impl<'a> Assessor<'a> {
             Some(h) => (h.region(), h.lab.rule_set(), h.lab.harmonized_intervals),
             None => (Region::default(), RuleSet::classic(), false),
         };
+        self.eqa_of(issuer, code)?;
         let eqa_key = (issuer.clone(), code.clone());
-        if !self.eqa.contains_key(&eqa_key) {
-            let events = self.store.eqa_events(issuer, code)?;
-            self.eqa.insert(eqa_key.clone(), events);
-        }
         let day = day_of(recorded.result.collected_at, CHINA_OFFSET_MINUTES);
         let iqc = self.iqc_condition_of(issuer, code, day, &rules)?;
         let tea = self

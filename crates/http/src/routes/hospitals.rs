@@ -96,18 +96,30 @@ pub(crate) fn may_read(who: &Principal, id: &HospitalId) -> Result<(), ApiError>
     }
 }
 
-/// Whether `who` may change hospital `id`'s mappings: admins, and that hospital's curators.
-pub(crate) fn may_curate(who: &Principal, id: &HospitalId) -> Result<(), ApiError> {
+/// Whether `who` may `act` for hospital `id` (`change its mappings`): admins, and that
+/// hospital's users of `role` (`a curator`).
+pub(crate) fn may_act(
+    who: &Principal,
+    id: &HospitalId,
+    role: Role,
+    as_whom: &str,
+    act: &str,
+) -> Result<(), ApiError> {
     let own = who.hospital.as_deref() == Some(id.as_str());
-    if who.role == Role::Admin || (who.role == Role::Curator && own) {
+    if who.role == Role::Admin || (who.role == role && own) {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(
-            "only an admin or a curator of `{id}` may change its mappings ({} `{}`)",
+            "only an admin or {as_whom} of `{id}` may {act} ({} `{}`)",
             who.role.as_str(),
             who.sub
         )))
     }
+}
+
+/// Whether `who` may change hospital `id`'s mappings: admins, and that hospital's curators.
+pub(crate) fn may_curate(who: &Principal, id: &HospitalId) -> Result<(), ApiError> {
+    may_act(who, id, Role::Curator, "a curator", "change its mappings")
 }
 
 /// The hospital id of a path, checked.

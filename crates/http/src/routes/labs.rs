@@ -3,7 +3,7 @@
 //! all or nothing, as `huren import eqa|iqc` does; `GET …/iqc/status` evaluates the Westgard
 //! rules for one item and day.
 
-use super::hospitals::{admin_only, existing, path_id, readable};
+use super::hospitals::{admin_only, existing, may_act, path_id, readable};
 use super::{State, blocking};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
@@ -22,16 +22,7 @@ use serde_json::json;
 
 /// Whether `who` may send hospital `id`'s quality data: admins, and that hospital's `qc` users.
 fn may_send_quality(who: &Principal, id: &HospitalId) -> Result<(), ApiError> {
-    let own = who.hospital.as_deref() == Some(id.as_str());
-    if who.role == Role::Admin || (who.role == Role::Qc && own) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "only an admin or a qc user of `{id}` may send its quality data ({} `{}`)",
-            who.role.as_str(),
-            who.sub
-        )))
-    }
+    may_act(who, id, Role::Qc, "a qc user", "send its quality data")
 }
 
 /// The report, or a 422 with one issue per bad row (nothing was written then).

@@ -15,7 +15,7 @@ use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::mapping_import::now_millis;
 use crate::params::Params;
-use crate::recognition::{Assessor, iqc_condition, iqc_day, recorded_of};
+use crate::recognition::{Assessor, recorded_of};
 use actix_web::web::{Bytes, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use huren_core::HospitalId;
@@ -317,6 +317,9 @@ pub async fn lab_summary(
             .map(|e| e.national_code.clone())
             .collect();
         codes.dedup();
+        // Every item's EQA events and control results in two queries.
+        let wanted: Vec<(String, i64)> = codes.iter().map(|c| (c.clone(), at)).collect();
+        assessor.prefetch(&lab, &wanted)?;
         let today = day_of(at, CHINA_OFFSET_MINUTES);
         let mut items = Vec::with_capacity(codes.len());
         for code in codes {
@@ -347,14 +350,13 @@ pub async fn lab_summary(
                 national_interval: from_latest.as_ref().and_then(|r| r.national_interval),
             };
             let d = assessor.decide(&lab, &rec, &region, at)?;
-            let (_, status) = iqc_day(&*st.store, &lab, &code, today, &rules)?;
-            let iqc = match iqc_condition(status.as_ref()) {
+            let iqc = match assessor.iqc_condition_of(&lab, &code, today, &rules)? {
                 IqcDay::InControl => json!({"status": "in-control"}),
                 IqcDay::Warning(r) => json!({"status": "warning", "fired": r}),
                 IqcDay::Rejected(r) => json!({"status": "rejected", "fired": r}),
                 IqcDay::Missing => json!({"status": "no-data"}),
             };
-            let eqa_events = st.store.eqa_events(&lab, &code)?;
+            let eqa_events = assessor.eqa_of(&lab, &code)?.to_vec();
             let eqa = st.results.eqa.assess(&eqa_events, today);
             let concept = catalog
                 .registry
