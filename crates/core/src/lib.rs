@@ -6,8 +6,10 @@
 //! Architecture invariant: this crate does no IO, no async, no HTTP and no SQL. Everything
 //! here is a pure function or a plain value, so every rule can be unit-tested in isolation.
 
+pub mod candidates;
 pub mod code;
 pub mod concept;
+pub mod loinc_name;
 pub mod mapping;
 pub mod mapping_rules;
 pub mod normalize;

@@ -2,7 +2,8 @@
 //!
 //! A hospital's LIS names its tests with local codes (`001`, `GLU`); a [`Mapping`] ties one
 //! local code, as the curator described it (name, specimen, unit, reference range), to one
-//! national code, with a review [`MappingStatus`] and an [`Equivalence`]. Only `equivalent`,
+//! national code — or, where the national registry has no code for the test yet, to a LOINC
+//! term — with a review [`MappingStatus`] and an [`Equivalence`]. Only `equivalent`,
 //! `approved` mappings count for normalisation and recognition later.
 
 use std::fmt;
@@ -321,8 +322,12 @@ pub struct Mapping {
     pub hospital: HospitalId,
     pub term: LocalTerm,
     /// The national code, or empty when the local code is not mapped yet (it is kept and
-    /// queued, never dropped).
+    /// queued, never dropped) or is mapped to a LOINC term only.
     pub national_code: String,
+    /// The LOINC term the local code is mapped to when the national registry has no code with
+    /// that LOINC equivalent (then `national_code` is empty); empty otherwise. When a national
+    /// release adds a code equivalent to it, the mapping moves to that code.
+    pub loinc: String,
     /// The UCUM form of `term.unit` (`mg/dL` for `mg/dl`), or empty when there is no unit.
     pub unit_ucum: String,
     /// The alias through which `term.unit` was recognised (`mg/dl`), or empty when the unit
@@ -339,9 +344,24 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    /// Whether the mapping is unmapped (no national target yet).
+    /// Whether the mapping is unmapped (no target yet: neither a national code nor a LOINC
+    /// term).
     pub fn is_unmapped(&self) -> bool {
-        self.national_code.is_empty()
+        self.national_code.is_empty() && self.loinc.is_empty()
+    }
+
+    /// Whether the target is a LOINC term without a national code.
+    pub fn is_loinc_only(&self) -> bool {
+        self.national_code.is_empty() && !self.loinc.is_empty()
+    }
+
+    /// The target as a code: the national code, else the LOINC code, else empty.
+    pub fn target(&self) -> &str {
+        if self.national_code.is_empty() {
+            &self.loinc
+        } else {
+            &self.national_code
+        }
     }
 
     /// Whether two mappings say the same thing, ignoring who and when.
@@ -349,6 +369,7 @@ impl Mapping {
         self.hospital == other.hospital
             && self.term == other.term
             && self.national_code == other.national_code
+            && self.loinc == other.loinc
             && self.unit_ucum == other.unit_ucum
             && self.unit_alias == other.unit_alias
             && self.equivalence == other.equivalence
@@ -365,7 +386,8 @@ pub struct MappingChange {
     pub at: i64,
     /// The `sub` of the actor.
     pub by: String,
-    /// `import`, `approve`, `reject`, `retire`, `propose`.
+    /// `import`, `approve`, `reject`, `retire`, `propose`, or `release` (moved by huren to the
+    /// national code a release gave its LOINC term).
     pub action: String,
     pub from_status: Option<MappingStatus>,
     pub to_status: MappingStatus,
@@ -380,7 +402,8 @@ pub struct MappingFilter {
     pub status: Option<MappingStatus>,
     /// Only unmapped (`Some(true)`) or only mapped (`Some(false)`) local codes.
     pub unmapped: Option<bool>,
-    /// A case-insensitive substring of the local code, local name or national code.
+    /// A case-insensitive substring of the local code, local name, national code or LOINC
+    /// target.
     pub text: String,
 }
 
@@ -398,6 +421,7 @@ impl MappingFilter {
             || m.term.local_code.to_lowercase().contains(&needle)
             || m.term.local_name.to_lowercase().contains(&needle)
             || m.national_code.to_lowercase().contains(&needle)
+            || m.loinc.to_lowercase().contains(&needle)
     }
 }
 

@@ -53,12 +53,14 @@ pub struct MappingPlan {
 ///   duplicate names the line of the first);
 /// * the target is `national_code`, or `loinc` translated through the registry's LOINC
 ///   cross-reference (a LOINC code with several national equivalents is ambiguous and names
-///   them; both columns given and disagreeing is an error). Neither means the local code is
-///   not mapped yet: the row is kept as an unmapped mapping, not refused;
-/// * the target exists in the current national release and is ACTIVE, TRIAL or DISCOURAGED; a
-///   DEPRECATED target is refused, naming its replacement;
+///   them; both columns given and disagreeing is an error). A `loinc` alone that no national
+///   code is equivalent to targets the LOINC term itself, which must be in the current LOINC
+///   release. Neither means the local code is not mapped yet: the row is kept as an unmapped
+///   mapping, not refused;
+/// * the target exists in the current national (or LOINC) release and is ACTIVE, TRIAL or
+///   DISCOURAGED; a DEPRECATED target is refused, naming its replacement;
 /// * the unit resolves (UCUM or a known alias, [`resolve_local_unit`]) and converts into the
-///   concept's canonical unit ([`conversion_factor_with_charge`], with the concept's molar
+///   concept's canonical unit (a LOINC term's example unit, when LOINC states one) ([`conversion_factor_with_charge`], with the concept's molar
 ///   mass and, for ions reported in equivalents, their charge). A blank unit is allowed;
 /// * the specimen fits the concept's SYSTEM axis ([`specimen_compatible`]); an unknown
 ///   specimen is not an error;
@@ -129,8 +131,13 @@ pub fn check_mapping_rows(
             }),
         };
 
-        let concept = target(row, registry, &mut problem);
-        let national_code = concept.map(|c| c.code.clone()).unwrap_or_default();
+        let target = target(row, registry, &mut problem);
+        let concept = target.map(Target::concept);
+        let (national_code, loinc) = match target {
+            Some(Target::National(c)) => (c.code.clone(), String::new()),
+            Some(Target::Loinc(t)) => (String::new(), t.code.clone()),
+            None => (String::new(), String::new()),
+        };
         if concept.is_none()
             && row.national_code.trim().is_empty()
             && row.loinc.trim().is_empty()
@@ -190,6 +197,7 @@ pub fn check_mapping_rows(
                     hospital: hospital.clone(),
                     term: term.clone(),
                     national_code,
+                    loinc,
                     unit_ucum,
                     unit_alias,
                     equivalence,
@@ -207,27 +215,45 @@ pub fn check_mapping_rows(
     plan
 }
 
-/// The target concept of a row, reporting why there is none when one was asked for. `None`
-/// without a problem means the row is unmapped.
+/// What a row maps to.
+#[derive(Debug, Clone, Copy)]
+enum Target<'r> {
+    /// A concept of the current national release.
+    National(&'r Concept),
+    /// A term of the current LOINC release that no national concept is equivalent to.
+    Loinc(&'r Concept),
+}
+
+impl<'r> Target<'r> {
+    fn concept(self) -> &'r Concept {
+        match self {
+            Target::National(c) | Target::Loinc(c) => c,
+        }
+    }
+}
+
+/// The target of a row, reporting why there is none when one was asked for. `None` without a
+/// problem means the row is unmapped.
 fn target<'r>(
     row: &MappingRow,
     registry: &'r Registry,
     problem: &mut dyn FnMut(&str, String),
-) -> Option<&'r Concept> {
+) -> Option<Target<'r>> {
     let national = row.national_code.trim();
     let loinc = row.loinc.trim();
     let from_loinc: Option<&str> = if loinc.is_empty() {
         None
     } else {
         match registry.national_for_loinc(loinc) {
+            [] if national.is_empty() => return loinc_term(loinc, registry, problem),
             [] => {
-                let why = match CodeSystem::Loinc.check_code(loinc) {
-                    Err(e) => e.to_string(),
-                    Ok(()) => {
-                        format!("LOINC {loinc} has no national equivalent in the current release")
-                    }
-                };
-                problem("loinc", why);
+                problem(
+                    "loinc",
+                    format!(
+                        "LOINC {loinc} has no national equivalent, so it disagrees with \
+                         national_code {national}; give one of the two"
+                    ),
+                );
                 return None;
             }
             [one] => Some(one),
@@ -267,22 +293,69 @@ fn target<'r>(
         problem("national_code", why);
         return None;
     };
+    let column = if national.is_empty() {
+        "loinc"
+    } else {
+        "national_code"
+    };
+    usable(concept, column, problem).map(Target::National)
+}
+
+/// A LOINC target without a national equivalent: a term of the current LOINC release.
+fn loinc_term<'r>(
+    loinc: &str,
+    registry: &'r Registry,
+    problem: &mut dyn FnMut(&str, String),
+) -> Option<Target<'r>> {
+    if let Err(e) = CodeSystem::Loinc.check_code(loinc) {
+        problem("loinc", e.to_string());
+        return None;
+    }
+    let Some(term) = registry.lookup(CodeSystem::Loinc, loinc) else {
+        let loaded = registry.current(CodeSystem::Loinc).map_or_else(
+            || "no LOINC release is loaded".to_owned(),
+            |r| {
+                format!(
+                    "the loaded LOINC release {} does not have it",
+                    r.release.label
+                )
+            },
+        );
+        problem(
+            "loinc",
+            format!(
+                "LOINC {loinc} has no national equivalent and {loaded}; import the full \
+                 Loinc.csv (`huren import codes --format loinc`) to map to it"
+            ),
+        );
+        return None;
+    };
+    usable(term, "loinc", problem).map(Target::Loinc)
+}
+
+/// A target concept that may be mapped to: ACTIVE, TRIAL or DISCOURAGED; a DEPRECATED one is
+/// refused, naming its replacement.
+fn usable<'r>(
+    concept: &'r Concept,
+    column: &str,
+    problem: &mut dyn FnMut(&str, String),
+) -> Option<&'r Concept> {
     match concept.status {
         Status::Active | Status::Trial | Status::Discouraged => Some(concept),
         Status::Deprecated => {
-            let column = if national.is_empty() {
-                "loinc"
-            } else {
-                "national_code"
-            };
             let instead = if concept.replaced_by.is_empty() {
                 String::from("it names no replacement")
             } else {
                 format!("map to its replacement {} instead", concept.replaced_by)
             };
+            let name = if concept.display_zh.is_empty() {
+                &concept.display_en
+            } else {
+                &concept.display_zh
+            };
             problem(
                 column,
-                format!("{code} ({}) is DEPRECATED: {instead}", concept.display_zh),
+                format!("{} ({name}) is DEPRECATED: {instead}", concept.code),
             );
             None
         }
@@ -409,6 +482,7 @@ fn unchanged_but_status(old: &Mapping, new: &Mapping) -> bool {
         && old.hospital == new.hospital
         && old.term == new.term
         && old.national_code == new.national_code
+        && old.loinc == new.loinc
         && old.unit_ucum == new.unit_ucum
         && old.unit_alias == new.unit_alias
         && old.equivalence == new.equivalence
@@ -772,6 +846,141 @@ mod tests {
         assert!(message.contains("2160-1"), "{message}");
     }
 
+    /// [`registry`] with a LOINC release: terms without a national code (lipase with its
+    /// example unit; a Top-2000 style term with neither axes nor unit; a deprecated term) and
+    /// one with (2345-7).
+    fn registry_with_loinc() -> Registry {
+        let term = |code: &str, name: &str, unit: &str, system: Option<&str>| {
+            let mut c = concept(0, "", name, "CCnc", system.unwrap_or(""), unit, None);
+            c.code = code.into();
+            c.display_zh.clear();
+            c.display_en = name.into();
+            if system.is_none() {
+                c.axes = None;
+            }
+            c
+        };
+        let mut old = term("1234-4", "Retired term", "", None);
+        old.status = Status::Deprecated;
+        old.replaced_by = "3040-3".into();
+        let loinc = vec![
+            term(
+                "3040-3",
+                "Lipase [Enzymatic activity/volume] in Serum or Plasma",
+                "U/L",
+                Some("Ser/Plas"),
+            ),
+            term(
+                "2857-1",
+                "Prostate specific Ag [Mass/volume] in Serum or Plasma",
+                "",
+                None,
+            ),
+            term(
+                "2345-7",
+                "Glucose [Mass/volume] in Serum or Plasma",
+                "mg/dL",
+                Some("Ser/Plas"),
+            ),
+            old,
+        ];
+        let national = registry();
+        let loinc_release = Release {
+            id: 2,
+            system: CodeSystem::Loinc,
+            label: "2.80".into(),
+            imported_at: "2026-11-22T00:00:00Z".into(),
+            source: "Loinc.csv".into(),
+            concept_count: loinc.len() as i64,
+        };
+        let n = national.current(CodeSystem::National).unwrap().clone();
+        Registry::new(
+            vec![n.release.clone(), loinc_release.clone()],
+            vec![
+                CurrentRelease::new(
+                    n.release.clone(),
+                    n.concepts.iter().map(|c| (**c).clone()).collect(),
+                ),
+                CurrentRelease::new(loinc_release, loinc),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_loinc_term_without_a_national_code_is_a_target() {
+        let check = |mutate: &dyn Fn(&mut MappingRow)| {
+            let mut r = row();
+            r.national_code.clear();
+            r.term.specimen = "血清".into();
+            mutate(&mut r);
+            check_mapping_rows(&hosp(), &[(2, r)], &registry_with_loinc())
+        };
+        let plan = check(&|r| {
+            r.loinc = "3040-3".into();
+            r.term.unit = "U/L".into();
+        });
+        assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+        let m = &plan.mappings[0].1;
+        assert_eq!((m.national_code.as_str(), m.loinc.as_str()), ("", "3040-3"));
+        assert!(m.is_loinc_only() && !m.is_unmapped());
+        assert_eq!(m.target(), "3040-3");
+        // Approved is allowed: the row has a target.
+        let plan = check(&|r| {
+            r.loinc = "3040-3".into();
+            r.term.unit = "U/L".into();
+            r.status = "approved".into();
+        });
+        assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+        // The unit must convert into the term's example unit …
+        let plan = check(&|r| {
+            r.loinc = "3040-3".into();
+            r.term.unit = "mmol/L".into();
+        });
+        assert_eq!(plan.problems[0].column.as_deref(), Some("unit"));
+        // … and the specimen fit its system.
+        let plan = check(&|r| {
+            r.loinc = "3040-3".into();
+            r.term.unit = "U/L".into();
+            r.term.specimen = "尿".into();
+        });
+        assert_eq!(plan.problems[0].column.as_deref(), Some("specimen"));
+        // A term that states no unit takes any valid unit.
+        let plan = check(&|r| {
+            r.loinc = "2857-1".into();
+            r.term.unit = "ng/mL".into();
+        });
+        assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+        // A LOINC code with a national equivalent still targets the national code.
+        let plan = check(&|r| {
+            r.loinc = "2345-7".into();
+            r.term.unit = "mg/dL".into();
+        });
+        assert_eq!(plan.mappings[0].1.national_code, code(34));
+        assert_eq!(plan.mappings[0].1.loinc, "");
+        // A code the loaded release lacks, and a deprecated term.
+        let plan = check(&|r| r.loinc = "2160-0".into());
+        assert!(
+            plan.problems[0]
+                .message
+                .contains("release 2.80 does not have it"),
+            "{:?}",
+            plan.problems
+        );
+        let plan = check(&|r| r.loinc = "1234-4".into());
+        assert!(
+            plan.problems[0].message.contains("DEPRECATED")
+                && plan.problems[0].message.contains("3040-3"),
+            "{:?}",
+            plan.problems
+        );
+        // A national code with a LOINC term that has none disagrees.
+        let plan = check(&|r| {
+            r.national_code = code(33);
+            r.loinc = "3040-3".into();
+        });
+        assert_eq!(plan.problems[0].column.as_deref(), Some("loinc"));
+    }
+
     #[test]
     fn targets_must_exist_and_not_be_deprecated() {
         let (column, message) = problem(|r| r.national_code = code(500));
@@ -951,6 +1160,7 @@ mod tests {
                 ..LocalTerm::default()
             },
             national_code: target.into(),
+            loinc: String::new(),
             unit_ucum: String::new(),
             unit_alias: String::new(),
             equivalence: Equivalence::Equivalent,

@@ -7,7 +7,10 @@
 //! 1. **Concept.** A national code is taken as it is; a local code through the hospital's
 //!    *approved* mapping; a LOINC code through the registry's cross-reference. A result whose
 //!    local code has no approved mapping and no other usable code is **held**: kept, not shown,
-//!    and the local code is queued for the curators.
+//!    and the local code is queued for the curators. A result whose approved mapping targets a
+//!    LOINC term without a national code, or that was sent with such a LOINC code, is kept and
+//!    shown under that LOINC term (a *registry gap*), in the term's example unit where the
+//!    LOINC release states one; it cannot be recognized until a national release adds it.
 //! 2. **Molar form.** A mass concentration (`MCnc`) whose concept has a substance-concentration
 //!    twin (`SCnc`, same other axes) and a molar mass is reported under the twin, in the twin's
 //!    unit: Chinese labs report SI units, and the two are different codes
@@ -145,7 +148,11 @@ pub struct Normalized {
     /// unmapped queue (also when another code let the result through).
     pub unmapped_local: Option<SentCode>,
     /// A valid LOINC code that no national concept has: the result is kept under it, not held.
+    /// It comes from the hospital's approved mapping to a LOINC term, or from the codes sent.
     pub registry_gap: Option<String>,
+    /// The term of `registry_gap` in the current LOINC release, when the release has it: the
+    /// result is reported in its example unit, where LOINC states one.
+    pub loinc_term: Option<Arc<Concept>>,
 }
 
 /// What the normalizer reads besides the result.
@@ -160,9 +167,17 @@ pub struct Context<'a> {
 pub fn normalize(ctx: &Context<'_>, result: LabResult, mapping: Option<&Mapping>) -> Normalized {
     let mut issues = Vec::new();
     let (concept, mut hold, unmapped_local) = resolve_concept(ctx, &result, mapping, &mut issues);
-    // A valid LOINC code the registry does not hold is not held back: the result is kept and
-    // shown under that code, and the gap is counted for the registry's curators.
-    let registry_gap = if concept.is_none() {
+    // A LOINC term without a national code — the target of the hospital's approved mapping,
+    // or a valid LOINC code sent — is not held back: the result is kept and shown under it,
+    // and the gap is counted for the registry's curators.
+    let mapped_loinc = mapping
+        .filter(|m| m.status == MappingStatus::Approved && m.is_loinc_only())
+        .filter(|_| unmapped_local.is_none() && hold.is_none());
+    let registry_gap = if concept.is_some() {
+        None
+    } else if let Some(m) = mapped_loinc {
+        Some(m.loinc.clone())
+    } else {
         result
             .codes
             .iter()
@@ -172,9 +187,11 @@ pub fn normalize(ctx: &Context<'_>, result: LabResult, mapping: Option<&Mapping>
                     && ctx.registry.national_for_loinc(c.code.trim()).is_empty()
             })
             .map(|c| c.code.trim().to_owned())
-    } else {
-        None
     };
+    let loinc_term = registry_gap
+        .as_deref()
+        .and_then(|l| ctx.registry.lookup(CodeSystem::Loinc, l))
+        .cloned();
     if let Some(loinc) = &registry_gap
         && let Some(h) = hold.take()
     {
@@ -185,12 +202,31 @@ pub fn normalize(ctx: &Context<'_>, result: LabResult, mapping: Option<&Mapping>
                 format!("{}; LOINC `{loinc}` was used instead", h.message),
             ));
         }
+    }
+    if let Some(loinc) = &registry_gap {
+        let how = match (&loinc_term, mapped_loinc.is_some()) {
+            (Some(t), true) if !t.ucum_unit.is_empty() => format!(
+                "the local code is mapped to LOINC `{loinc}`, which has no national code: the \
+                 result is reported under it, in its example unit {},",
+                t.ucum_unit
+            ),
+            (_, true) => format!(
+                "the local code is mapped to LOINC `{loinc}`, which has no national code: the \
+                 result is reported under it,"
+            ),
+            (Some(t), false) if !t.ucum_unit.is_empty() => format!(
+                "LOINC `{loinc}` is not in the national registry: the result is stored under \
+                 its LOINC code, in its example unit {},",
+                t.ucum_unit
+            ),
+            (_, false) => format!(
+                "LOINC `{loinc}` is not in the national registry: the result is stored under \
+                 its LOINC code, unconverted,"
+            ),
+        };
         issues.push(Issue::warning(
             "registry-gap",
-            format!(
-                "LOINC `{loinc}` is not in the national registry: the result is stored under its \
-                 LOINC code, unconverted, and cannot be recognized until a release adds it"
-            ),
+            format!("{how} and cannot be recognized until a national release adds it"),
         ));
     }
     let mut out = Normalized {
@@ -208,16 +244,20 @@ pub fn normalize(ctx: &Context<'_>, result: LabResult, mapping: Option<&Mapping>
         hold,
         unmapped_local,
         registry_gap,
+        loinc_term,
     };
     let concept = concept.map(|c| molar_form(ctx, c, &mut out.issues));
     // A mapping only describes the result when the result is reported under its target.
-    let mapping = mapping.filter(|m| {
-        concept
-            .as_ref()
-            .is_some_and(|c| m.national_code == c.code || molar_twin_of(ctx, m, c))
+    let mapping = mapping.filter(|m| match &concept {
+        Some(c) => m.national_code == c.code || molar_twin_of(ctx, m, c),
+        None => mapped_loinc.is_some(),
     });
-    let factor = convert_value(&mut out, concept.as_deref(), mapping);
-    out.reference_range = reference_range(ctx, &out, concept.as_deref(), mapping, factor);
+    // What the value is converted into: the national concept, else the LOINC term.
+    let loinc_term = out.loinc_term.clone();
+    let unit_concept = concept.as_deref().or(loinc_term.as_deref());
+    let factor = convert_value(&mut out, unit_concept, mapping);
+    out.reference_range =
+        reference_range(ctx, &out, unit_concept, concept.is_some(), mapping, factor);
     interpret(&mut out);
     out.concept = concept;
     out
@@ -235,6 +275,22 @@ fn resolve_concept(
     let mut local_hold = None;
     if let Some(local) = result.local_code() {
         match mapping {
+            Some(m) if m.status == MappingStatus::Approved && m.is_loinc_only() => {
+                // The LOINC term may have a national code since the mapping was made: the
+                // result goes under it (the mapping itself moves with the release).
+                if let Some(c) = national_for_loinc(registry, &m.loinc, result) {
+                    issues.push(Issue::info(
+                        "loinc-now-national",
+                        format!(
+                            "local code `{}` is mapped to LOINC `{}`, which national code `{}` \
+                             is now equivalent to",
+                            local.code, m.loinc, c.code
+                        ),
+                    ));
+                    return (Some(active(registry, c, issues)), None, None);
+                }
+                return (None, None, None);
+            }
             Some(m) if m.status == MappingStatus::Approved && !m.is_unmapped() => {
                 if let Some(c) = registry.lookup(CodeSystem::National, &m.national_code) {
                     return (Some(active(registry, c, issues)), None, None);
@@ -254,7 +310,7 @@ fn resolve_concept(
                     message: format!(
                         "the mapping of local code `{}` to `{}` is {}, not approved",
                         local.code,
-                        m.national_code,
+                        m.target(),
                         m.status.as_str()
                     ),
                 });
@@ -290,23 +346,7 @@ fn resolve_concept(
         if code.origin != CodeOrigin::Loinc {
             continue;
         }
-        let candidates = registry.national_for_loinc(&code.code);
-        let fits_unit = |c: &&Arc<Concept>| match &result.value {
-            SentValue::Quantity { unit, .. } => resolve_local_unit(unit).is_ok_and(|u| {
-                conversion_factor_with_charge(&u.ucum, &c.ucum_unit, c.molar_mass, charge(c))
-                    .is_some()
-            }),
-            _ => true,
-        };
-        let concepts: Vec<&Arc<Concept>> = candidates
-            .iter()
-            .filter_map(|n| registry.lookup(CodeSystem::National, n))
-            .collect();
-        let chosen = concepts
-            .iter()
-            .find(|c| c.status == Status::Active && fits_unit(c))
-            .or_else(|| concepts.first());
-        if let Some(c) = chosen {
+        if let Some(c) = national_for_loinc(registry, &code.code, result) {
             if let Some(hold) = &local_hold {
                 issues.push(Issue::warning(
                     hold.reason,
@@ -330,6 +370,31 @@ fn resolve_concept(
     });
     issues.push(Issue::warning(hold.reason, hold.message.clone()));
     (None, Some(hold), unmapped_local)
+}
+
+/// The national concept equivalent to a LOINC code: the active one the sent unit converts into,
+/// else the first.
+fn national_for_loinc<'r>(
+    registry: &'r Registry,
+    loinc: &str,
+    result: &LabResult,
+) -> Option<&'r Arc<Concept>> {
+    let fits_unit = |c: &&Arc<Concept>| match &result.value {
+        SentValue::Quantity { unit, .. } => resolve_local_unit(unit).is_ok_and(|u| {
+            conversion_factor_with_charge(&u.ucum, &c.ucum_unit, c.molar_mass, charge(c)).is_some()
+        }),
+        _ => true,
+    };
+    let concepts: Vec<&Arc<Concept>> = registry
+        .national_for_loinc(loinc)
+        .iter()
+        .filter_map(|n| registry.lookup(CodeSystem::National, n))
+        .collect();
+    concepts
+        .iter()
+        .find(|c| c.status == Status::Active && fits_unit(c))
+        .or_else(|| concepts.first())
+        .copied()
 }
 
 /// A deprecated concept is reported under its replacement when there is one.
@@ -534,6 +599,7 @@ fn reference_range(
     ctx: &Context<'_>,
     out: &Normalized,
     concept: Option<&Concept>,
+    national: bool,
     mapping: Option<&Mapping>,
     factor: Option<f64>,
 ) -> Option<NormalRange> {
@@ -592,6 +658,9 @@ fn reference_range(
                 source: RangeSource::HospitalMapping,
             });
         }
+    }
+    if !national {
+        return None;
     }
     let (interval, f) = national_interval(ctx, &out.result, concept)?;
     Some(NormalRange {

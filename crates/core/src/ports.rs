@@ -113,9 +113,14 @@ pub trait MappingStore: Send + Sync {
         local_code: &str,
     ) -> Result<Vec<MappingChange>, PortError>;
 
-    /// Approved mappings of every hospital, as (hospital, local name, national code): the
-    /// evidence that ranks suggestions.
+    /// Approved mappings of every hospital, as (hospital, local name, target code — the
+    /// national code, or the LOINC code of a LOINC-only mapping): the evidence that ranks
+    /// suggestions.
     fn approved_names(&self) -> Result<Vec<(HospitalId, String, String)>, PortError>;
+
+    /// Every hospital's mappings to a LOINC term without a national code (any status), by
+    /// hospital and local code.
+    fn loinc_mappings(&self) -> Result<Vec<Mapping>, PortError>;
 }
 
 /// Durable storage of Observations, their history and the unmapped queue.
@@ -252,12 +257,26 @@ pub struct SuggestReason {
     pub en: String,
 }
 
-/// One ranked national code suggested for a local test.
+/// One ranked code suggested for a local test: a national code, or a LOINC term that no
+/// national code is equivalent to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SuggestedCode {
+    pub system: crate::CodeSystem,
     pub code: String,
     pub score: f64,
+    /// From 0 to 1: how sure the suggestion is on its own; the answer abstains when the best
+    /// is below the search adapter's threshold (`abstain` of [`Suggestions`]).
+    pub confidence: f64,
     pub reasons: Vec<SuggestReason>,
+}
+
+/// The ranked suggestions for one local test, and whether they abstain: no suggestion is sure
+/// enough to offer as the answer (the row is probably not a lab result with a code, or its
+/// name is too unlike any).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Suggestions {
+    pub codes: Vec<SuggestedCode>,
+    pub abstain: bool,
 }
 
 /// A local test as far as a curator or a file describes it.
@@ -269,16 +288,17 @@ pub struct SuggestRequest<'a> {
     pub limit: usize,
 }
 
-/// Ranked national-code suggestions for local tests.
+/// Ranked code suggestions for local tests: national codes first, LOINC terms without a
+/// national code after them.
 pub trait ConceptSuggest: Send + Sync {
     /// `approved` are the approved mappings of every hospital as (hospital, local name,
-    /// national code): a name many hospitals mapped to one code ranks that code first.
+    /// target code): a name many hospitals mapped to one code ranks that code first.
     fn suggest(
         &self,
         registry: &crate::Registry,
         approved: &[(HospitalId, String, String)],
         request: &SuggestRequest<'_>,
-    ) -> Vec<SuggestedCode>;
+    ) -> Suggestions;
 }
 
 /// The search side of the catalog: free-text search and suggestions.

@@ -718,5 +718,26 @@ pub fn decide(f: &Facts<'_>) -> Decision {
     }
 }
 
+/// The decision for a result kept under a LOINC term that no national code has (a LOINC-only
+/// mapping, or a LOINC code the registry lacks): never recognizable, since recognition needs a
+/// catalogue item, and catalogue items are national codes.
+#[must_use]
+pub fn without_national_code(loinc: &str) -> Decision {
+    Decision {
+        recognizable: false,
+        entry: None,
+        valid_until: None,
+        reasons: vec![Reason {
+            code: "no-national-code",
+            severity: Severity::Failure,
+            zh: format!("该结果仅有 LOINC 编码 {loinc},无国家编码,不在互认目录中"),
+            en: format!(
+                "the result has LOINC code {loinc} only and no national code, so it is on no \
+                 recognition catalogue"
+            ),
+        }],
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -343,13 +343,16 @@ fn loinc_row(row: &Row<'_>, problems: &mut Vec<RowProblem>) -> Option<Concept> {
     })
 }
 
+/// A Top-2000 row: names only; the axes are read back from the long common name
+/// ([`huren_core::loinc_name::axes_from_long_common_name`]) where its words are known.
 fn top2000_row(row: &Row<'_>) -> Concept {
+    let name = row.string("Long Common Name");
     Concept {
         code: row.string("LOINC #"),
-        axes: None,
+        axes: huren_core::loinc_name::axes_from_long_common_name(&name),
         class: row.get("CLASS").to_ascii_uppercase(),
         display_zh: String::new(),
-        display_en: row.string("Long Common Name"),
+        display_en: name,
         short_name: row.string("Short Name"),
         abbreviations: Vec::new(),
         synonyms_zh: Vec::new(),
@@ -480,7 +483,16 @@ mod tests {
         let csv = "LOINC #,Long Common Name,Short Name,CLASS,Rank\n14749-6,Glucose [Moles/volume] in Serum or Plasma,Glucose SerPl-mCnc,Chem,4\n";
         let t = parse_code_table(csv.as_bytes(), CodeSystem::Loinc).unwrap();
         assert_eq!(t.rows[0].1.class, "CHEM");
-        assert!(t.rows[0].1.axes.is_none());
+        // The axes are read back from the long common name.
+        let axes = t.rows[0].1.axes.as_ref().unwrap();
+        assert_eq!(
+            (
+                axes.component.as_str(),
+                axes.property.as_str(),
+                axes.system.as_str()
+            ),
+            ("Glucose", "SCnc", "Ser/Plas")
+        );
     }
 
     fn arb_text() -> impl Strategy<Value = String> {

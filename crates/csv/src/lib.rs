@@ -7,6 +7,7 @@
 //! Architecture invariant: parsing never stops at the first bad row, and never writes anything:
 //! callers decide what to store from the complete report.
 
+pub mod candidates;
 pub mod code_table;
 pub mod hospitals;
 pub mod intervals;

@@ -173,7 +173,8 @@ pub fn parse_mappings_with_progress(
 }
 
 /// Writes mappings as a mapping table (UTF-8 without BOM, `,`-separated, header first):
-/// [`MAPPING_COLUMNS`] then [`REVIEW_COLUMNS`]. The `loinc` column is left empty, since the
+/// [`MAPPING_COLUMNS`] then [`REVIEW_COLUMNS`]. The `loinc` column holds the target of a
+/// mapping to a LOINC term without a national code, and is otherwise left empty, since the
 /// national code already names the target; see [`write_mappings_with_loinc`] to fill it.
 ///
 /// Re-importing the output gives back the same mappings: parse, check and
@@ -203,7 +204,7 @@ pub fn write_mappings_with_loinc(
     for m in mappings {
         let t = &m.term;
         let loinc = if m.national_code.is_empty() {
-            String::new()
+            m.loinc.clone()
         } else {
             loinc_of(&m.national_code).unwrap_or_default()
         };
@@ -562,6 +563,7 @@ mod tests {
                         note,
                     },
                     national_code,
+                    loinc: String::new(),
                     unit_ucum: String::new(),
                     unit_alias: String::new(),
                     equivalence: Equivalence::ALL[e],

@@ -249,6 +249,39 @@ pub(crate) fn read_table<T>(
     Ok((rows, problems))
 }
 
+/// A component and its Chinese names.
+pub type ComponentRow = (String, Vec<String>);
+
+/// Reads the Chinese names of LOINC components (`code-tables/loinc-components-zh.csv`):
+/// columns `component` (as LOINC spells it: `Carbon dioxide, total`) and `names_zh` (names
+/// separated by `;`). A row without a component or a name is a problem.
+pub fn parse_component_names(
+    bytes: &[u8],
+) -> Result<(Vec<ComponentRow>, Vec<RowProblem>), CsvError> {
+    read_table(
+        bytes,
+        &["component", "names_zh"],
+        &["component"],
+        &mut |columns, _line, record, bad| {
+            let component = columns.cell(record, "component").trim().to_owned();
+            let names: Vec<String> = columns
+                .cell(record, "names_zh")
+                .split([';', '；'])
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if component.is_empty() {
+                bad("component", "the component is empty".to_owned());
+            }
+            if names.is_empty() {
+                bad("names_zh", "the row gives no Chinese name".to_owned());
+            }
+            Some((component, names))
+        },
+    )
+}
+
 /// `true`/`false` as curators write them in Excel: also `yes`/`no`, `1`/`0`, `是`/`否`; blank is
 /// `false`.
 pub(crate) use huren_core::mapping::parse_yes_no as parse_bool;
@@ -257,6 +290,27 @@ pub(crate) use huren_core::mapping::parse_yes_no as parse_bool;
 mod tests {
     use super::*;
     use huren_core::code::check_national_code;
+
+    #[test]
+    fn component_names_are_rows_of_names() {
+        let (rows, problems) = parse_component_names(
+            "component,names_zh\n\"Carbon dioxide, total\",总二氧化碳;二氧化碳结合力\nAmmonia,\n,钠\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            rows,
+            [(
+                "Carbon dioxide, total".to_owned(),
+                vec!["总二氧化碳".to_owned(), "二氧化碳结合力".to_owned()]
+            )]
+        );
+        let got: Vec<(u64, Option<&str>)> = problems
+            .iter()
+            .map(|p| (p.line, p.column.as_deref()))
+            .collect();
+        assert_eq!(got, [(3, Some("names_zh")), (4, Some("component"))]);
+    }
 
     #[test]
     fn reads_the_shipped_catalogue() {

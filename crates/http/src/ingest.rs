@@ -11,7 +11,7 @@ use huren_core::observation::{
 };
 use huren_core::ports::{PortError, Storage};
 use huren_core::qc::EqaPolicy;
-use huren_core::recognition::{AllowableErrors, Recorded};
+use huren_core::recognition::{AllowableErrors, Recorded, without_national_code};
 use huren_core::reference::ReferenceIntervals;
 use huren_core::result::{LabResult, PatientIdPolicy, SentValue};
 use huren_core::{HospitalId, Mapping, normalize::NormalizeOptions};
@@ -160,13 +160,25 @@ pub fn prepare(
     let at = now.div_euclid(1000);
     let mut out = Vec::with_capacity(normalized.len());
     for (mut prepared, recorded) in normalized {
-        if let Some(rec) = recorded {
-            let decision = assessor.decide(hospital, &rec, &region, at)?;
-            let stored = &mut prepared.stored;
-            if let Ok(tagged) = with_recognition(&stored.resource, urls, &decision) {
-                stored.resource = tagged;
+        let stored = &mut prepared.stored;
+        let decision = match recorded {
+            Some(rec) => {
+                stored.recognition = serde_json::to_string(&rec).unwrap_or_default();
+                Some(assessor.decide(hospital, &rec, &region, at)?)
             }
-            stored.recognition = serde_json::to_string(&rec).unwrap_or_default();
+            // Kept under a LOINC term without a national code: shown, never recognizable.
+            None if stored.held.is_empty()
+                && stored.national_code.is_empty()
+                && !stored.loinc.is_empty() =>
+            {
+                Some(without_national_code(&stored.loinc))
+            }
+            None => None,
+        };
+        if let Some(decision) = decision
+            && let Ok(tagged) = with_recognition(&stored.resource, urls, &decision)
+        {
+            stored.resource = tagged;
         }
         out.push(prepared);
     }
@@ -317,15 +329,25 @@ pub fn release_held(
     Ok(n)
 }
 
-/// Normalizes again the results kept under a LOINC code the registry lacked (registry gaps)
-/// whose code the current registry now has: they get their national code, canonical unit and
-/// recognition. Returns how many were written. Call after the catalog changed.
+/// After a national release: moves the mappings to LOINC terms that now have a national code
+/// ([`move_loinc_mappings`]), then normalizes again the results kept under a LOINC code the
+/// registry lacked (registry gaps, LOINC-only mappings) whose code the current registry now
+/// has: they get their national code, canonical unit and recognition, and their earlier
+/// version goes to the history. Returns how many results were written. Call after the catalog
+/// changed.
 ///
 /// # Errors
 ///
 /// A storage failure (nothing of that hospital's batch is written then).
 pub fn release_gaps(state: &AppState, now: i64) -> Result<usize, PortError> {
     let catalog = state.catalog();
+    let moved = move_loinc_mappings(&*state.store, &catalog.registry, now)?;
+    if moved > 0 {
+        tracing::info!(
+            mappings = moved,
+            "mappings to LOINC terms moved to national codes"
+        );
+    }
     let gaps = state.store.gap_observations(None)?;
     let mut by_hospital: HashMap<HospitalId, Vec<LabResult>> = HashMap::new();
     for o in gaps {
@@ -349,6 +371,97 @@ pub fn release_gaps(state: &AppState, now: i64) -> Result<usize, PortError> {
         }
     }
     Ok(written)
+}
+
+/// The actor recorded in the history of changes huren makes on its own.
+pub const SYSTEM_ACTOR: &str = "huren";
+
+/// Moves every mapping to a LOINC term that the current national release gives a code (a
+/// concept declaring that LOINC equivalent) to that code, keeping its review status, with one
+/// history entry each (action `release`, by [`SYSTEM_ACTOR`]). When several national codes are
+/// equivalent, the active one the mapping's unit converts into is taken; when that leaves
+/// none or several, the mapping stays and the curators decide. When the mapping's unit does
+/// not convert into the new code's unit, the mapping moves but goes back to `proposed` for
+/// review. Returns how many mappings moved.
+///
+/// # Errors
+///
+/// A storage failure (nothing is written then).
+pub fn move_loinc_mappings(
+    store: &dyn Storage,
+    registry: &huren_core::Registry,
+    now: i64,
+) -> Result<usize, PortError> {
+    use huren_core::mapping::MappingChange;
+    use huren_core::units::conversion_factor_with_charge;
+    use huren_core::{CodeSystem, MappingStatus, Status};
+    let mut writes = Vec::new();
+    let mut history = Vec::new();
+    for m in store.loinc_mappings()? {
+        let concepts: Vec<_> = registry
+            .national_for_loinc(&m.loinc)
+            .iter()
+            .filter_map(|c| registry.lookup(CodeSystem::National, c))
+            .filter(|c| c.status != Status::Deprecated)
+            .collect();
+        let converts = |c: &huren_core::Concept| {
+            m.unit_ucum.is_empty()
+                || c.ucum_unit.is_empty()
+                || conversion_factor_with_charge(
+                    &m.unit_ucum,
+                    &c.ucum_unit,
+                    c.molar_mass,
+                    c.axes
+                        .as_ref()
+                        .and_then(|a| huren_core::units::ion_charge(&a.component)),
+                )
+                .is_some()
+        };
+        let chosen = match concepts.as_slice() {
+            [] => continue,
+            [one] => one,
+            many => {
+                let fitting: Vec<_> = many.iter().filter(|c| converts(c)).collect();
+                match fitting.as_slice() {
+                    [one] => **one,
+                    _ => continue,
+                }
+            }
+        };
+        let mut next = m.clone();
+        next.national_code = chosen.code.clone();
+        next.loinc.clear();
+        next.updated_by = SYSTEM_ACTOR.to_owned();
+        next.updated_at = now;
+        let mut comment = format!(
+            "the national release gives LOINC {} the code {} ({})",
+            m.loinc, chosen.code, chosen.display_zh
+        );
+        if !converts(chosen) && next.status == MappingStatus::Approved {
+            next.status = MappingStatus::Proposed;
+            comment.push_str(&format!(
+                "; the mapping's unit {} does not convert into its unit {}, so it needs review",
+                m.unit_ucum, chosen.ucum_unit
+            ));
+        }
+        history.push(MappingChange {
+            hospital: m.hospital.clone(),
+            local_code: m.term.local_code.clone(),
+            at: now,
+            by: SYSTEM_ACTOR.to_owned(),
+            action: "release".into(),
+            from_status: Some(m.status),
+            to_status: next.status,
+            from_target: m.loinc.clone(),
+            to_target: next.national_code.clone(),
+            comment,
+        });
+        writes.push(next);
+    }
+    if !writes.is_empty() {
+        store.apply_mappings(&writes, &history)?;
+    }
+    Ok(writes.len())
 }
 
 /// One HL7 v2 ORU^R01 message of `hospital` (bytes as received) → the ACK to send back.

@@ -125,7 +125,7 @@ pub fn import_mappings(
     let mut incoming: Vec<Mapping> = Vec::with_capacity(plan.mappings.len());
     for (_, mut m) in plan.mappings {
         let old = by_code.get(m.term.local_code.as_str()).copied();
-        let same_target = old.is_some_and(|o| o.national_code == m.national_code);
+        let same_target = old.is_some_and(|o| o.target() == m.target());
         // Who proposed the target: unchanged targets keep their proposer.
         m.proposed_by = match old {
             Some(o) if same_target => o.proposed_by.clone(),
@@ -170,7 +170,7 @@ pub fn import_mappings(
         writes.push(m);
     }
     for (old, m) in diff.updated {
-        history.push(change(&m, Some(old.status), &old.national_code, options));
+        history.push(change(&m, Some(old.status), old.target(), options));
         writes.push(m);
     }
     if !writes.is_empty() {
@@ -195,7 +195,7 @@ fn change(
         from_status,
         to_status: m.status,
         from_target: from_target.to_owned(),
-        to_target: m.national_code.clone(),
+        to_target: m.target().to_owned(),
         comment: String::new(),
     }
 }

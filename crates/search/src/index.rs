@@ -337,7 +337,7 @@ impl huren_core::ports::ConceptSuggest for SearchIndex {
         registry: &huren_core::Registry,
         approved: &[(huren_core::HospitalId, String, String)],
         request: &huren_core::ports::SuggestRequest<'_>,
-    ) -> Vec<huren_core::ports::SuggestedCode> {
+    ) -> huren_core::ports::Suggestions {
         let approved: Vec<(String, String, String)> = approved
             .iter()
             .map(|(h, name, code)| (h.to_string(), name.clone(), code.clone()))
@@ -348,21 +348,27 @@ impl huren_core::ports::ConceptSuggest for SearchIndex {
             unit: request.unit,
             specimen: request.specimen,
         };
-        crate::suggest(registry, self, &evidence, &query, request.limit)
-            .into_iter()
-            .map(|s| huren_core::ports::SuggestedCode {
-                code: s.code,
-                score: s.score,
-                reasons: s
-                    .reasons
-                    .iter()
-                    .map(|r| huren_core::ports::SuggestReason {
-                        code: r.code(),
-                        zh: r.zh(),
-                        en: r.en(),
-                    })
-                    .collect(),
-            })
-            .collect()
+        let found = crate::suggest(registry, self, &evidence, &query, request.limit);
+        huren_core::ports::Suggestions {
+            abstain: crate::abstains(&found),
+            codes: found
+                .into_iter()
+                .map(|s| huren_core::ports::SuggestedCode {
+                    system: s.system,
+                    code: s.code,
+                    score: s.score,
+                    confidence: s.confidence,
+                    reasons: s
+                        .reasons
+                        .iter()
+                        .map(|r| huren_core::ports::SuggestReason {
+                            code: r.code(),
+                            zh: r.zh(),
+                            en: r.en(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
     }
 }

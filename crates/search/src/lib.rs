@@ -26,4 +26,7 @@ mod tests;
 pub use analysis::warm_up;
 pub use error::SearchError;
 pub use index::SearchIndex;
-pub use suggest::{Evidence, Reason, SuggestQuery, Suggestion, local_name_key, suggest};
+pub use suggest::{
+    ABSTAIN_BELOW, Evidence, Reason, SuggestQuery, Suggestion, abstains, confidence,
+    local_name_key, suggest,
+};

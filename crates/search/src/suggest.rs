@@ -113,16 +113,34 @@ pub fn local_name_key(name: &str) -> String {
     normalize_abbreviation(name)
 }
 
-/// One suggested national concept.
+/// One suggested concept: a national concept, or a LOINC term that no national concept is
+/// equivalent to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {
+    /// `National`, or `Loinc` for a LOINC term without a national code.
+    pub system: CodeSystem,
     pub code: String,
     pub display_zh: String,
     pub display_en: String,
     /// Higher is better. Comparable only within one answer; a concept in the lower unit tier
     /// can have a higher score than one above it (see the module documentation).
     pub score: f64,
+    /// How sure the suggestion is, from 0 to 1, from what supports it regardless of the other
+    /// candidates (see [`confidence`]); below [`ABSTAIN_BELOW`] the answer abstains.
+    pub confidence: f64,
     pub reasons: Vec<Reason>,
+}
+
+/// The confidence under which a suggestion is not offered as an answer: the curator sees the
+/// candidates, but the row counts as "no suggestion" (not a lab result huren knows, or a name
+/// too unlike any). Set from the held-out evaluation in `docs/performance.md`.
+pub const ABSTAIN_BELOW: f64 = 0.5;
+
+/// Whether an answer abstains: no suggestion, or a best one below [`ABSTAIN_BELOW`].
+pub fn abstains(suggestions: &[Suggestion]) -> bool {
+    suggestions
+        .first()
+        .is_none_or(|s| s.confidence < ABSTAIN_BELOW)
 }
 
 /// Why a concept was suggested (or what speaks against it). Each reason has a stable
@@ -160,6 +178,12 @@ pub enum Reason {
     SpecimenIncompatible { specimen: String, system: String },
     /// Other hospitals mapped this local name to the concept.
     Evidence { hospitals: usize },
+    /// A LOINC term that no national concept is equivalent to: a mapping to it keeps results
+    /// under LOINC, not recognizable until a national release adds a code.
+    LoincOnly,
+    /// The local unit measures another kind of quantity than the term's property says (the
+    /// term states no unit of its own).
+    UnitPropertyMismatch { unit: String, property: String },
 }
 
 impl Reason {
@@ -177,6 +201,8 @@ impl Reason {
             Reason::SpecimenCompatible { .. } => "specimen-compatible",
             Reason::SpecimenIncompatible { .. } => "specimen-incompatible",
             Reason::Evidence { .. } => "evidence",
+            Reason::LoincOnly => "loinc-only",
+            Reason::UnitPropertyMismatch { .. } => "unit-property-mismatch",
         }
     }
 
@@ -184,7 +210,9 @@ impl Reason {
     pub fn is_against(&self) -> bool {
         matches!(
             self,
-            Reason::UnitNotConvertible { .. } | Reason::SpecimenIncompatible { .. }
+            Reason::UnitNotConvertible { .. }
+                | Reason::SpecimenIncompatible { .. }
+                | Reason::UnitPropertyMismatch { .. }
         )
     }
 
@@ -235,6 +263,13 @@ impl Reason {
             }
             Reason::Evidence { hospitals } => {
                 format!("{hospitals} 家医院已将此本地名称映射到该编码")
+            }
+            Reason::LoincOnly => {
+                "该 LOINC 术语尚无国家编码:映射后结果以 LOINC 编码保存,国家编码发布前不能互认"
+                    .to_owned()
+            }
+            Reason::UnitPropertyMismatch { unit, property } => {
+                format!("单位 {unit} 与该术语的属性 {property} 不符")
             }
         }
     }
@@ -296,6 +331,12 @@ impl Reason {
             Reason::Evidence { hospitals } => {
                 format!("{hospitals} hospitals mapped this local name to this code")
             }
+            Reason::LoincOnly => "a LOINC term without a national code: results mapped to it are \
+                 kept under LOINC and cannot be recognized until a national release adds a code"
+                .to_owned(),
+            Reason::UnitPropertyMismatch { unit, property } => {
+                format!("unit {unit} does not measure the term's property {property}")
+            }
         }
     }
 }
@@ -306,18 +347,37 @@ impl fmt::Display for Reason {
     }
 }
 
+/// The kinds of quantity a property names, in Chinese and English, for the reasons.
+const PROPERTY_NAMES: &[(&str, &str, &str)] = &[
+    ("MCnc", "质量浓度", "mass concentration"),
+    ("SCnc", "物质的量浓度", "substance (molar) concentration"),
+    ("NCnc", "数量浓度", "number concentration"),
+    ("CCnc", "催化活性浓度", "catalytic activity concentration"),
+    ("NFr", "数量分数", "number fraction"),
+    ("MFr", "质量分数", "mass fraction"),
+    ("VFr", "体积分数", "volume fraction"),
+    ("SFr", "物质的量分数", "substance fraction"),
+    ("PPres", "分压", "partial pressure"),
+    ("Time", "时间", "time"),
+    ("EntVol", "单个体积", "entitic volume"),
+    ("EntMass", "单个质量", "entitic mass"),
+    ("MRat", "质量速率", "mass rate"),
+    ("SRat", "物质的量速率", "substance rate"),
+    ("Naric", "单位面积数量", "number per area"),
+];
+
 fn property_zh(property: &str) -> &'static str {
-    match property {
-        MASS => "质量浓度",
-        _ => "物质的量浓度",
-    }
+    PROPERTY_NAMES
+        .iter()
+        .find(|(p, _, _)| *p == property)
+        .map_or("该属性", |&(_, zh, _)| zh)
 }
 
 fn property_en(property: &str) -> &'static str {
-    match property {
-        MASS => "mass concentration",
-        _ => "substance (molar) concentration",
-    }
+    PROPERTY_NAMES
+        .iter()
+        .find(|(p, _, _)| *p == property)
+        .map_or("quantity of that property", |&(_, _, en)| en)
 }
 
 /// Four significant digits, without trailing zeros: `0.05551`, `10`, `88.4`.
@@ -365,6 +425,30 @@ const PROPERTY_MATCHES_UNIT: f64 = 0.3;
 const SAME_UNIT: f64 = 0.05;
 const SPECIMEN_COMPATIBLE: f64 = 0.05;
 const SPECIMEN_INCOMPATIBLE: f64 = -0.25;
+/// A LOINC term without a national code weighs a little less than a national concept matching
+/// as well: national codes can be recognized, LOINC-only ones cannot.
+const LOINC_ONLY: f64 = -0.1;
+
+/// The unit a property's values convert into, to tell whether a local unit measures the
+/// property of a term that states no unit of its own (LOINC's Top-2000 lists none). Properties
+/// not listed (ratios, arbitrary units) are not judged.
+const PROPERTY_UNITS: &[(&str, &str)] = &[
+    ("MCnc", "g/L"),
+    ("SCnc", "mol/L"),
+    ("NCnc", "/L"),
+    ("CCnc", "U/L"),
+    ("NFr", "%"),
+    ("MFr", "%"),
+    ("VFr", "%"),
+    ("SFr", "%"),
+    ("PPres", "mm[Hg]"),
+    ("Time", "s"),
+    ("EntVol", "fL"),
+    ("EntMass", "pg"),
+    ("MRat", "g/d"),
+    ("SRat", "mol/d"),
+    ("Naric", "/[HPF]"),
+];
 
 /// What the query's unit and specimen resolved to.
 struct Context {
@@ -411,6 +495,7 @@ impl Context {
 
 /// A candidate while it is being ranked.
 struct Candidate<'r> {
+    system: CodeSystem,
     concept: &'r Concept,
     /// Fused retrieval score (before normalisation).
     text: f64,
@@ -434,7 +519,7 @@ pub fn suggest(
     q: &SuggestQuery<'_>,
     limit: usize,
 ) -> Vec<Suggestion> {
-    if limit == 0 {
+    if limit == 0 || is_placeholder(q.name) {
         return Vec::new();
     }
     let local = LocalName::parse(q.name);
@@ -446,10 +531,10 @@ pub fn suggest(
         .filter(|n| !n.is_empty())
         .collect();
     for (code, hospitals) in evidence.codes_for(&names) {
-        if let Some(c) = active_national(registry, code) {
+        if let Some((system, c)) = active_target(registry, code) {
             candidates
                 .entry(c.code.as_str())
-                .or_insert_with(|| Candidate::new(c))
+                .or_insert_with(|| Candidate::new(system, c))
                 .hospitals = hospitals;
         }
     }
@@ -464,6 +549,9 @@ pub fn suggest(
             .cmp(&b.lower_tier)
             .then(b.score.partial_cmp(&a.score).unwrap_or(Ordering::Equal))
             .then_with(|| {
+                (a.system != CodeSystem::National).cmp(&(b.system != CodeSystem::National))
+            })
+            .then_with(|| {
                 let len = |c: &Candidate<'_>| c.concept.display_zh.chars().count();
                 len(a).cmp(&len(b))
             })
@@ -473,13 +561,68 @@ pub fn suggest(
     ranked
         .into_iter()
         .map(|c| Suggestion {
+            system: c.system,
             code: c.concept.code.clone(),
             display_zh: c.concept.display_zh.clone(),
             display_en: c.concept.display_en.clone(),
             score: c.score,
+            confidence: confidence(&c.reasons, c.lower_tier),
             reasons: c.reasons,
         })
         .collect()
+}
+
+/// How sure one suggestion is, from what supports it on its own (not from how it compares with
+/// the others): the local name mapped to it by two hospitals or more, 1; by one, 0.8; the
+/// local name is one of its names or abbreviations, 0.9; close to one of its names, or to the
+/// name of a LOINC term equivalent to it, 0.6; only parts of the name match, 0.3. A unit that
+/// does not convert, or a specimen that does not fit, halves it.
+pub fn confidence(reasons: &[Reason], lower_tier: bool) -> f64 {
+    let mut c: f64 = 0.3;
+    for r in reasons {
+        let v = match r {
+            Reason::Evidence { hospitals } if *hospitals >= 2 => 1.0,
+            Reason::Evidence { .. } => 0.8,
+            Reason::NameZh { exact: true, .. }
+            | Reason::NameEn { exact: true, .. }
+            | Reason::Abbreviation { .. } => 0.9,
+            Reason::NameZh { .. } | Reason::NameEn { .. } | Reason::LoincTerm { .. } => 0.6,
+            _ => 0.0,
+        };
+        c = c.max(v);
+    }
+    if lower_tier || reasons.iter().any(Reason::is_against) {
+        c /= 2.0;
+    }
+    c
+}
+
+/// Names that fill an empty cell rather than name a test: `N/A` would otherwise read as the
+/// abbreviation of sodium. Compared width-folded, trimmed and lowercased. Data: a new filler
+/// seen in real files is a new row.
+pub const PLACEHOLDER_NAMES: &[&str] = &[
+    "n/a",
+    "n.a.",
+    "not applicable",
+    "none",
+    "null",
+    "nil",
+    "-",
+    "--",
+    "---",
+    "/",
+    "?",
+    "无",
+    "空",
+    "不适用",
+    "暂无",
+    "未知",
+];
+
+/// Whether a local name is a filler ([`PLACEHOLDER_NAMES`]) or has nothing to search.
+fn is_placeholder(name: &str) -> bool {
+    let folded = fold_width(name).trim().to_lowercase();
+    folded.chars().all(|c| !c.is_alphanumeric()) || PLACEHOLDER_NAMES.contains(&folded.as_str())
 }
 
 fn active_national<'r>(registry: &'r Registry, code: &str) -> Option<&'r Concept> {
@@ -487,6 +630,23 @@ fn active_national<'r>(registry: &'r Registry, code: &str) -> Option<&'r Concept
         .lookup(CodeSystem::National, code)
         .map(|c| c.as_ref())
         .filter(|c| c.status != Status::Deprecated)
+}
+
+/// A LOINC term that may be suggested on its own: not deprecated, and no national concept is
+/// equivalent to it (then the national concept is suggested instead, never the term).
+fn loinc_only<'r>(registry: &'r Registry, code: &str) -> Option<&'r Concept> {
+    registry
+        .lookup(CodeSystem::Loinc, code)
+        .map(|c| c.as_ref())
+        .filter(|c| c.status != Status::Deprecated)
+        .filter(|_| registry.national_for_loinc(code).is_empty())
+}
+
+/// A code evidence names: a national concept, or a LOINC-only term.
+fn active_target<'r>(registry: &'r Registry, code: &str) -> Option<(CodeSystem, &'r Concept)> {
+    active_national(registry, code)
+        .map(|c| (CodeSystem::National, c))
+        .or_else(|| loinc_only(registry, code).map(|c| (CodeSystem::Loinc, c)))
 }
 
 /// How a text is searched and how its hits count.
@@ -524,10 +684,9 @@ fn retrieve<'r>(
         for c in search_national(registry, index, text, Reading::Whole, &mut fused) {
             exact = exact || is_exact_name(c, text);
         }
-        // LOINC terms have English names only; a text without Latin letters cannot match one.
-        if text.chars().any(|c| c.is_ascii_alphabetic()) {
-            search_loinc(registry, index, text, &mut fused);
-        }
+        // LOINC terms have English names, and Chinese ones where their component has a row in
+        // `code-tables/loinc-components-zh.csv`.
+        search_loinc(registry, index, text, &mut fused);
     }
     // A method is searched even after an exact name: it is what tells `红细胞沉降率` by
     // Westergren from `红细胞沉降率(方法未指定)`.
@@ -553,7 +712,7 @@ fn retrieve<'r>(
     let mut candidates: HashMap<&'r str, Candidate<'r>> = fused
         .into_iter()
         .map(|(code, f)| {
-            let mut c = Candidate::new(f.concept);
+            let mut c = Candidate::new(f.system, f.concept);
             c.text = f.whole + f.parts + VIA_LOINC * f.loinc;
             c.via_loinc = f.loinc_term;
             (code, c)
@@ -619,13 +778,14 @@ fn share_with_siblings<'r>(
         };
         let c = candidates
             .entry(concept.code.as_str())
-            .or_insert_with(|| Candidate::new(concept));
+            .or_insert_with(|| Candidate::new(CodeSystem::National, concept));
         c.text = c.text.max(SIBLING * shared);
     }
 }
 
 /// The scores of one concept over all readings.
 struct Fused<'r> {
+    system: CodeSystem,
     concept: &'r Concept,
     whole: f64,
     parts: f64,
@@ -636,9 +796,11 @@ struct Fused<'r> {
 impl<'r> Fused<'r> {
     fn entry<'m>(
         map: &'m mut HashMap<&'r str, Fused<'r>>,
+        system: CodeSystem,
         concept: &'r Concept,
     ) -> &'m mut Fused<'r> {
         map.entry(concept.code.as_str()).or_insert(Fused {
+            system,
             concept,
             whole: 0.0,
             parts: 0.0,
@@ -662,7 +824,7 @@ fn search_national<'r>(
     let mut found = Vec::with_capacity(hits.len());
     for (code, score) in hits {
         if let Some(c) = active_national(registry, code) {
-            let f = Fused::entry(fused, c);
+            let f = Fused::entry(fused, CodeSystem::National, c);
             let score = compress(score);
             match reading {
                 Reading::Whole => f.whole = f.whole.max(score),
@@ -694,11 +856,17 @@ fn search_loinc<'r>(
             continue;
         };
         let score = compress(score);
+        // A term without a national code is a candidate of its own, scored as a whole reading.
+        if let Some(term) = loinc_only(registry, loinc) {
+            let f = Fused::entry(fused, CodeSystem::Loinc, term);
+            f.whole = f.whole.max(score);
+            continue;
+        }
         // Only a hit near the top is worth naming as a reason; the rest only add their score.
         let named = rank < LOINC_REASON_RANKS && score >= LOINC_REASON_SHARE * top;
         for code in registry.national_for_loinc(loinc) {
             if let Some(c) = active_national(registry, code) {
-                let f = Fused::entry(fused, c);
+                let f = Fused::entry(fused, CodeSystem::National, c);
                 if score > f.loinc {
                     f.loinc = score;
                     f.loinc_term = named.then_some(term.as_ref());
@@ -709,8 +877,9 @@ fn search_loinc<'r>(
 }
 
 impl<'r> Candidate<'r> {
-    fn new(concept: &'r Concept) -> Candidate<'r> {
+    fn new(system: CodeSystem, concept: &'r Concept) -> Candidate<'r> {
         Candidate {
+            system,
             concept,
             text: 0.0,
             via_loinc: None,
@@ -739,7 +908,41 @@ impl<'r> Candidate<'r> {
                 hospitals: self.hospitals,
             });
         }
-        if let Some(unit) = &context.unit {
+        if self.system == CodeSystem::Loinc {
+            score += LOINC_ONLY;
+            self.reasons.push(Reason::LoincOnly);
+        }
+        let unit_by_property = self.system == CodeSystem::Loinc && c.ucum_unit.trim().is_empty();
+        if let (true, Some(unit)) = (unit_by_property, &context.unit) {
+            // The term states no unit: judge the unit by the property its name states.
+            let property = c.axes.as_ref().map(|a| a.property.as_str()).unwrap_or("");
+            let reference = PROPERTY_UNITS.iter().find(|(p, _)| *p == property);
+            let ordinal = c
+                .axes
+                .as_ref()
+                .is_some_and(|a| matches!(a.scale_typ.as_str(), "Ord" | "Nom"));
+            if let Some((_, reference)) = reference {
+                if conversion_factor_with_charge(unit, reference, None, None).is_some() {
+                    score += PROPERTY_MATCHES_UNIT;
+                    self.reasons.push(Reason::PropertyMatchesUnit {
+                        property: property.to_owned(),
+                        unit: unit.clone(),
+                    });
+                } else {
+                    self.lower_tier = true;
+                    self.reasons.push(Reason::UnitPropertyMismatch {
+                        unit: unit.clone(),
+                        property: property.to_owned(),
+                    });
+                }
+            } else if ordinal {
+                self.lower_tier = true;
+                self.reasons.push(Reason::UnitNotConvertible {
+                    unit: unit.clone(),
+                    concept_unit: String::new(),
+                });
+            }
+        } else if let Some(unit) = &context.unit {
             let concept_unit = c.ucum_unit.trim();
             let charge = c.axes.as_ref().and_then(|a| ion_charge(&a.component));
             let direct = (!concept_unit.is_empty())

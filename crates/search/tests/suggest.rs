@@ -141,10 +141,11 @@ fn has(s: &Suggestion, code: &str) -> bool {
 /// No suggestion whose unit converts comes after one whose unit does not.
 #[track_caller]
 fn assert_unit_tiers(what: &str, s: &[Suggestion]) {
-    let first_lower = s.iter().position(|s| has(s, "unit-not-convertible"));
+    let lower = |s: &Suggestion| has(s, "unit-not-convertible") || has(s, "unit-property-mismatch");
+    let first_lower = s.iter().position(lower);
     if let Some(i) = first_lower {
         assert!(
-            s[i..].iter().all(|s| has(s, "unit-not-convertible")),
+            s[i..].iter().all(lower),
             "{what}: a convertible concept ranks below an unconvertible one: {:?}",
             codes(s)
         );

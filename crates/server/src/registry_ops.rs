@@ -10,17 +10,23 @@ use huren_http::Catalog;
 use huren_search::SearchIndex;
 use huren_store::Store;
 
-/// Loads every release and the current concepts of each system from the store.
+/// Loads every release and the current concepts of each system from the store. LOINC terms
+/// without Chinese names get those of their component (`code-tables/loinc-components-zh.csv`),
+/// so that Chinese local names find them.
 pub fn load_registry(store: &dyn RegistryStore) -> anyhow::Result<Registry> {
     let releases = store.releases()?;
+    let names = crate::seed::component_names()?;
     let mut current = Vec::new();
     for system in CodeSystem::ALL {
         // The newest import of a system is its current release.
         if let Some(r) = releases.iter().rev().find(|r| r.system == system) {
-            current.push(CurrentRelease::new(
-                r.clone(),
-                store.release_concepts(r.id)?,
-            ));
+            let mut concepts = store.release_concepts(r.id)?;
+            if system == CodeSystem::Loinc {
+                for c in &mut concepts {
+                    names.name(c);
+                }
+            }
+            current.push(CurrentRelease::new(r.clone(), concepts));
         }
     }
     Ok(Registry::new(releases, current))

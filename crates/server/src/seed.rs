@@ -48,8 +48,9 @@ fn parse(bytes: &[u8], system: CodeSystem, name: &str) -> anyhow::Result<Vec<Con
     Ok(table.rows.into_iter().map(|(_, c)| c).collect())
 }
 
-/// The LOINC seed: the union of the SI and US Top-2000 files, with the six axes filled in from
-/// the national table for the codes it maps (the Top-2000 files carry names only).
+/// The LOINC seed: the union of the SI and US Top-2000 files, with the six axes taken from the
+/// national table for the codes it maps, and read back from the long common name for the
+/// others (the Top-2000 files carry names only).
 pub fn loinc_seed() -> anyhow::Result<Vec<Concept>> {
     let national = parse(NATIONAL_TABLE, CodeSystem::National, "national-lab.csv")?;
     let axes: HashMap<&str, &huren_core::Axes> = national
@@ -62,13 +63,27 @@ pub fn loinc_seed() -> anyhow::Result<Vec<Concept>> {
         (LOINC_TOP2000_US, "LOINC_1.6_Top2000CommonLabResultsUS.csv"),
     ] {
         for mut c in parse(bytes, CodeSystem::Loinc, name)? {
-            if c.axes.is_none() {
-                c.axes = axes.get(c.code.as_str()).map(|a| (*a).clone());
+            // The national table's axes are curated; the name's are read back from words.
+            if let Some(a) = axes.get(c.code.as_str()) {
+                c.axes = Some((*a).clone());
             }
             by_code.entry(c.code.clone()).or_insert(c);
         }
     }
     Ok(by_code.into_values().collect())
+}
+
+/// Chinese names of LOINC components, for suggestions over LOINC terms from Chinese names.
+pub const LOINC_COMPONENTS_ZH: &[u8] =
+    include_bytes!("../../../code-tables/loinc-components-zh.csv");
+
+/// The Chinese names of LOINC components shipped in `code-tables/`.
+pub fn component_names() -> anyhow::Result<huren_core::loinc_name::ComponentNames> {
+    let (rows, problems) = huren_csv::recognition::parse_component_names(LOINC_COMPONENTS_ZH)?;
+    if let Some(p) = problems.first() {
+        bail!("seed table loinc-components-zh.csv is invalid: {p}");
+    }
+    Ok(huren_core::loinc_name::ComponentNames::new(rows))
 }
 
 /// The recognition catalogue of `code-tables/` (Hubei, 京津冀鲁; docs/recognition.md).

@@ -61,6 +61,7 @@ impl BulkWrite for SqliteConnection {
                     m::proposed_by.eq(excluded(m::proposed_by)),
                     m::updated_by.eq(excluded(m::updated_by)),
                     m::updated_at.eq(excluded(m::updated_at)),
+                    m::loinc.eq(excluded(m::loinc)),
                 ))
                 .execute(self)?;
         }
@@ -80,11 +81,11 @@ impl BulkWrite for SqliteConnection {
 const PG_UPSERT_MAPPINGS: &str = "\
     INSERT INTO mappings (hospital_id, local_code, local_name, specimen, unit, ref_low, ref_high, \
         ref_text, method, note, national_code, unit_ucum, unit_alias, equivalence, status, \
-        proposed_by, updated_by, updated_at) \
+        proposed_by, updated_by, updated_at, loinc) \
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
         $6::float8[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], \
         $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], \
-        $18::int8[]) \
+        $18::int8[], $19::text[]) \
     ON CONFLICT (hospital_id, local_code) DO UPDATE SET \
         local_name = excluded.local_name, specimen = excluded.specimen, unit = excluded.unit, \
         ref_low = excluded.ref_low, ref_high = excluded.ref_high, ref_text = excluded.ref_text, \
@@ -92,7 +93,7 @@ const PG_UPSERT_MAPPINGS: &str = "\
         unit_ucum = excluded.unit_ucum, unit_alias = excluded.unit_alias, \
         equivalence = excluded.equivalence, status = excluded.status, \
         proposed_by = excluded.proposed_by, updated_by = excluded.updated_by, \
-        updated_at = excluded.updated_at";
+        updated_at = excluded.updated_at, loinc = excluded.loinc";
 
 const PG_INSERT_HISTORY: &str = "\
     INSERT INTO mapping_history (hospital_id, local_code, \"at\", \"by\", action, from_status, \
@@ -128,6 +129,7 @@ impl BulkWrite for PgConnection {
                 .bind::<Array<Text>, _>(column(rows, |r| r.proposed_by))
                 .bind::<Array<Text>, _>(column(rows, |r| r.updated_by))
                 .bind::<Array<BigInt>, _>(column(rows, |r| r.updated_at))
+                .bind::<Array<Text>, _>(column(rows, |r| r.loinc))
                 .execute(self)?;
         }
         Ok(())

@@ -562,15 +562,32 @@ impl Store {
 
     fn approved_names_impl(&self) -> Result<Vec<(HospitalId, String, String)>, StoreError> {
         use schema::mappings::dsl as m;
-        let rows: Vec<(String, String, String)> = with_conn!(self, |conn| m::mappings
+        let rows: Vec<(String, String, String, String)> = with_conn!(self, |conn| m::mappings
             .filter(m::status.eq(MappingStatus::Approved.as_str()))
-            .filter(m::national_code.ne(""))
-            .select((m::hospital_id, m::local_name, m::national_code))
+            .filter(m::national_code.ne("").or(m::loinc.ne("")))
+            .select((m::hospital_id, m::local_name, m::national_code, m::loinc))
             .order((m::hospital_id.asc(), m::local_code.asc()))
             .load(conn)?);
         Ok(rows
             .into_iter()
-            .filter_map(|(h, name, code)| Some((HospitalId::parse(&h).ok()?, name, code)))
+            .filter_map(|(h, name, national, loinc)| {
+                let code = if national.is_empty() { loinc } else { national };
+                Some((HospitalId::parse(&h).ok()?, name, code))
+            })
+            .collect())
+    }
+
+    fn loinc_mappings_impl(&self) -> Result<Vec<Mapping>, StoreError> {
+        use schema::mappings::dsl as m;
+        let rows: Vec<MappingRow> = with_conn!(self, |conn| m::mappings
+            .filter(m::national_code.eq(""))
+            .filter(m::loinc.ne(""))
+            .order((m::hospital_id.asc(), m::local_code.asc()))
+            .select(MappingRow::as_select())
+            .load(conn)?);
+        Ok(rows
+            .into_iter()
+            .filter_map(MappingRow::into_mapping)
             .collect())
     }
 }
@@ -711,6 +728,10 @@ impl MappingStore for Store {
 
     fn approved_names(&self) -> Result<Vec<(HospitalId, String, String)>, PortError> {
         Ok(self.approved_names_impl()?)
+    }
+
+    fn loinc_mappings(&self) -> Result<Vec<Mapping>, PortError> {
+        Ok(self.loinc_mappings_impl()?)
     }
 }
 

@@ -257,6 +257,7 @@ pub struct MappingRow {
     pub proposed_by: String,
     pub updated_by: String,
     pub updated_at: i64,
+    pub loinc: String,
 }
 
 impl MappingRow {
@@ -277,6 +278,7 @@ impl MappingRow {
                 note: self.note,
             },
             national_code: self.national_code,
+            loinc: self.loinc,
             unit_ucum: self.unit_ucum,
             unit_alias: self.unit_alias,
             equivalence: Equivalence::parse(&self.equivalence).unwrap_or(Equivalence::Inexact),
@@ -310,11 +312,12 @@ pub struct NewMapping<'a> {
     pub proposed_by: &'a str,
     pub updated_by: &'a str,
     pub updated_at: i64,
+    pub loinc: &'a str,
 }
 
 impl<'a> NewMapping<'a> {
     /// How many bind parameters one row takes.
-    pub const COLUMNS: usize = 18;
+    pub const COLUMNS: usize = 19;
 
     pub fn new(m: &'a Mapping) -> NewMapping<'a> {
         let t = &m.term;
@@ -337,6 +340,7 @@ impl<'a> NewMapping<'a> {
             proposed_by: &m.proposed_by,
             updated_by: &m.updated_by,
             updated_at: m.updated_at,
+            loinc: &m.loinc,
         }
     }
 }

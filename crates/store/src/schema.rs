@@ -73,6 +73,7 @@ diesel::table! {
         proposed_by -> Text,
         updated_by -> Text,
         updated_at -> BigInt,
+        loinc -> Text,
     }
 }
 

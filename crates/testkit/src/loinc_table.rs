@@ -198,6 +198,79 @@ pub fn loinc_csv(rows: usize) -> Vec<u8> {
     out
 }
 
+/// A real LOINC term to put into a generated release: the names a Top-2000 file or a
+/// hand-checked list gives. Its axes are read back from the long common name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RealTerm {
+    pub code: String,
+    pub long_common_name: String,
+    pub short_name: String,
+    pub class: String,
+    /// `EXAMPLE_UCUM_UNITS`, or empty.
+    pub example_ucum: String,
+}
+
+/// Writes a `Loinc.csv` of `rows` rows: the `real` terms first (their axes read back from
+/// their names, ACTIVE), then synthetic rows (see [`write_loinc_csv`]) up to `rows`, leaving out
+/// any synthetic code that a real term has. A release "as LOINC ships it" for measurements: the
+/// real terms to find among many look-alikes.
+pub fn write_loinc_csv_with(mut out: impl Write, rows: usize, real: &[RealTerm]) -> io::Result<()> {
+    write_row(&mut out, LOINC_CSV_COLUMNS.iter().map(|c| c.to_string()))?;
+    let mut written = 0;
+    let mut taken = std::collections::HashSet::new();
+    for t in real {
+        if !taken.insert(t.code.clone()) {
+            continue;
+        }
+        let axes = huren_core::loinc_name::axes_from_long_common_name(&t.long_common_name)
+            .unwrap_or_default();
+        let mut r: [String; 40] = std::array::from_fn(|_| String::new());
+        r[0] = t.code.clone();
+        r[1] = if axes.component.is_empty() {
+            t.long_common_name.clone()
+        } else {
+            axes.component
+        };
+        r[2] = axes.property;
+        r[3] = axes.time_aspct;
+        r[4] = axes.system;
+        r[5] = axes.scale_typ;
+        r[6] = axes.method_typ;
+        r[7] = t.class.clone();
+        r[11] = "ACTIVE".into();
+        r[20] = t.short_name.clone();
+        r[25] = t.long_common_name.clone();
+        r[26] = t.example_ucum.clone();
+        r[39] = t.long_common_name.clone();
+        write_row(&mut out, r.into_iter())?;
+        written += 1;
+    }
+    let combinations = COMPONENTS.len()
+        * PROPERTIES.len()
+        * SYSTEMS.len()
+        * TIMES.len()
+        * SCALES.len()
+        * METHODS.len();
+    const STRIDE: usize = 7_919;
+    let mut i = 0;
+    while written < rows {
+        assert!(i < combinations, "at most {combinations} distinct rows");
+        if !taken.contains(&loinc_num(i)) {
+            write_row(&mut out, row(i, (i * STRIDE) % combinations).into_iter())?;
+            written += 1;
+        }
+        i += 1;
+    }
+    out.flush()
+}
+
+/// [`write_loinc_csv_with`] as bytes.
+pub fn loinc_csv_with(rows: usize, real: &[RealTerm]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows * 600);
+    write_loinc_csv_with(&mut out, rows, real).expect("writing to memory cannot fail");
+    out
+}
+
 /// The LOINC_NUM of row `i`: bodies from 100000 up, with their check digit.
 pub fn loinc_num(i: usize) -> String {
     let body = (100_000 + i).to_string();
@@ -305,6 +378,27 @@ mod tests {
         }
         assert_eq!(axes.len(), 2_000);
         assert_eq!(multiline, 400);
+    }
+
+    #[test]
+    fn real_terms_come_first_with_their_axes() {
+        let real = [RealTerm {
+            code: "16362-6".into(),
+            long_common_name: "Ammonia [Moles/volume] in Plasma".into(),
+            short_name: "Ammonia Plas-sCnc".into(),
+            class: "CHEM".into(),
+            example_ucum: "umol/L".into(),
+        }];
+        let bytes = loinc_csv_with(50, &real);
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 50);
+        let first = &records[0];
+        assert_eq!(
+            (&first[0], &first[1], &first[2], &first[4], &first[26]),
+            ("16362-6", "Ammonia", "SCnc", "Plas", "umol/L")
+        );
+        assert_eq!(&records[1][0], loinc_num(0));
     }
 
     #[test]

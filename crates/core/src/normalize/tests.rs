@@ -97,6 +97,7 @@ fn mapping(local: &str, target: u32, unit: &str, status: MappingStatus) -> Mappi
         } else {
             code(target)
         },
+        loinc: String::new(),
         unit_ucum: unit.into(),
         unit_alias: String::new(),
         equivalence: Equivalence::Equivalent,
@@ -380,4 +381,120 @@ fn a_loinc_code_the_registry_lacks_is_kept_not_held() {
     assert_eq!(n.hold, None);
     assert_eq!(n.unmapped_local.map(|c| c.code), Some("BASO%".to_owned()));
     assert_eq!(n.registry_gap.as_deref(), Some("30180-4"));
+}
+
+/// [`registry`] plus a LOINC release with lipase (example unit U/L), and, when `national` is
+/// true, a national release that has since given lipase a code.
+fn registry_with_loinc(national: bool) -> Registry {
+    let base = registry();
+    let n = base.current(CodeSystem::National).unwrap();
+    let mut concepts: Vec<Concept> = n.concepts.iter().map(|c| (**c).clone()).collect();
+    if national {
+        concepts.push(concept(
+            77,
+            "3040-3",
+            "Triacylglycerol lipase",
+            "CCnc",
+            "U/L",
+        ));
+    }
+    let mut lipase = concept(0, "", "Triacylglycerol lipase", "CCnc", "U/L");
+    lipase.code = "3040-3".into();
+    lipase.display_zh.clear();
+    lipase.display_en = "Lipase [Enzymatic activity/volume] in Serum or Plasma".into();
+    let loinc = Release {
+        id: 2,
+        system: CodeSystem::Loinc,
+        label: "2.80".into(),
+        imported_at: String::new(),
+        source: String::new(),
+        concept_count: 1,
+    };
+    Registry::new(
+        vec![n.release.clone(), loinc.clone()],
+        vec![
+            CurrentRelease::new(n.release.clone(), concepts),
+            CurrentRelease::new(loinc, vec![lipase]),
+        ],
+    )
+}
+
+fn run_with(registry: &Registry, r: LabResult, m: Option<&Mapping>) -> Normalized {
+    let intervals = intervals();
+    let options = NormalizeOptions::default();
+    let ctx = Context {
+        registry,
+        intervals: &intervals,
+        options: &options,
+    };
+    normalize(&ctx, r, m)
+}
+
+#[test]
+fn a_loinc_only_mapping_reports_under_the_loinc_term_in_its_unit() {
+    let mut m = mapping("LIP", 0, "ukat/L", MappingStatus::Approved);
+    m.loinc = "3040-3".into();
+    m.term.ref_high = Some(1.0);
+    let registry = registry_with_loinc(false);
+    let n = run_with(
+        &registry,
+        result(CodeOrigin::Local, "LIP", "0.50", "ukat/L"),
+        Some(&m),
+    );
+    assert_eq!(n.hold, None);
+    assert_eq!(n.unmapped_local, None, "an approved mapping is not queued");
+    assert_eq!(n.concept, None);
+    assert_eq!(n.registry_gap.as_deref(), Some("3040-3"));
+    assert_eq!(
+        n.loinc_term.as_ref().map(|t| t.code.as_str()),
+        Some("3040-3")
+    );
+    // 1 µkat/L = 60 U/L: converted into the LOINC term's example unit.
+    let SentValue::Quantity { value, unit, .. } = &n.value.value else {
+        panic!("{:?}", n.value)
+    };
+    assert_eq!((value.to_string(), unit.as_str()), ("30.0".into(), "U/L"));
+    // The mapping's range converts with it; no national interval applies.
+    let range = n.reference_range.as_ref().unwrap();
+    assert_eq!(range.source, RangeSource::HospitalMapping);
+    assert_eq!(range.high.as_ref().map(Decimal::value), Some(60.0));
+    let gap = n.issues.iter().find(|i| i.code == "registry-gap").unwrap();
+    assert!(
+        gap.message.contains("mapped to LOINC `3040-3`"),
+        "{}",
+        gap.message
+    );
+    // Not approved: held, as any mapping.
+    m.status = MappingStatus::Proposed;
+    let n = run_with(
+        &registry,
+        result(CodeOrigin::Local, "LIP", "0.50", "ukat/L"),
+        Some(&m),
+    );
+    assert_eq!(n.hold.map(|h| h.reason), Some("not-approved"));
+    assert_eq!(n.registry_gap, None);
+    // Without a LOINC release the term is unknown: kept under its code, in the sent unit.
+    m.status = MappingStatus::Approved;
+    let n = run(result(CodeOrigin::Local, "LIP", "0.50", "ukat/L"), Some(&m));
+    assert_eq!(n.registry_gap.as_deref(), Some("3040-3"));
+    assert_eq!(n.value.ucum.as_deref(), Some("ukat/L"));
+}
+
+#[test]
+fn a_loinc_only_mapping_follows_a_national_release_that_adds_the_code() {
+    let mut m = mapping("LIP", 0, "U/L", MappingStatus::Approved);
+    m.loinc = "3040-3".into();
+    let registry = registry_with_loinc(true);
+    let n = run_with(
+        &registry,
+        result(CodeOrigin::Local, "LIP", "30", "U/L"),
+        Some(&m),
+    );
+    assert_eq!(reported(&n), (code(77), "30".into(), "U/L".into()));
+    assert_eq!(n.registry_gap, None);
+    assert!(
+        n.issues.iter().any(|i| i.code == "loinc-now-national"),
+        "{:?}",
+        n.issues
+    );
 }

@@ -184,7 +184,8 @@ fn owned(s: &str) -> Option<String> {
 /// The R4 Observation (JSON bytes, without `id` and `meta`: the store adds those with
 /// [`with_meta`]) for a normalized result.
 ///
-/// * `code.coding`: the national code (display in Chinese) and its LOINC code, then every
+/// * `code.coding`: the national code (display in Chinese) and its LOINC code — or, for a
+///   result kept under a LOINC term without a national code, that LOINC code —, then every
 ///   code the hospital sent (its local code in `{base}/CodeSystem/local/{hospital}`);
 ///   `code.text` is the sender's name of the test. A held result (no concept) has only the
 ///   sent codes.
@@ -225,6 +226,14 @@ fn build<'a>(n: &'a Normalized, ctx: &EmitContext<'_>) -> ObservationOut<'a> {
                 display: owned(&c.display_en),
             });
         }
+    } else if let Some(loinc) = &n.registry_gap {
+        // Kept under a LOINC term without a national code (the hospital's mapping, or the
+        // code it sent).
+        coding.push(Coding {
+            system: Some(LOINC_URL.to_owned()),
+            code: loinc.clone(),
+            display: n.loinc_term.as_ref().and_then(|t| owned(&t.display_en)),
+        });
     }
     let mut sent: Vec<_> = r.codes.iter().collect();
     // The local code first among the sent ones: it is the sender's identity of the test.

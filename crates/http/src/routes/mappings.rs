@@ -10,7 +10,7 @@ use crate::params::Params;
 use actix_web::web::{Bytes, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use huren_core::mapping::{Mapping, MappingChange, MappingFilter};
-use huren_core::ports::{SuggestRequest, SuggestedCode};
+use huren_core::ports::{SuggestRequest, SuggestedCode, Suggestions};
 use huren_core::{CodeSystem, Equivalence, HospitalId, MappingStatus, Registry, Status};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,9 +18,24 @@ use serde_json::{Value, json};
 /// Rows per page of `GET …/mappings`, unless `count` says otherwise.
 const PAGE: usize = 50;
 
-/// A mapping as JSON, with its target's display names from the current registry.
+/// A mapping as JSON, with its target's display names from the current registry. A mapping to
+/// a LOINC term without a national code has `target_system` `loinc`, an empty
+/// `national_code`, and the term's name in `loinc_display`.
 pub(crate) fn mapping_json(m: &Mapping, registry: &Registry) -> Value {
     let target = registry.lookup(CodeSystem::National, &m.national_code);
+    let loinc = if m.is_loinc_only() {
+        Some(m.loinc.as_str())
+    } else {
+        target.map(|c| c.loinc.as_str()).filter(|l| !l.is_empty())
+    };
+    let term = loinc.and_then(|l| registry.lookup(CodeSystem::Loinc, l));
+    let system = if !m.national_code.is_empty() {
+        Some("national")
+    } else if m.is_loinc_only() {
+        Some("loinc")
+    } else {
+        None
+    };
     json!({
         "local_code": m.term.local_code,
         "local_name": m.term.local_name,
@@ -33,9 +48,11 @@ pub(crate) fn mapping_json(m: &Mapping, registry: &Registry) -> Value {
         "ref_text": m.term.ref_text,
         "method": m.term.method,
         "note": m.term.note,
+        "target_system": system,
         "national_code": m.national_code,
         "national_display": target.map(|c| json!({"zh": c.display_zh, "en": c.display_en})),
-        "loinc": target.map(|c| c.loinc.as_str()).filter(|l| !l.is_empty()),
+        "loinc": loinc,
+        "loinc_display": term.map(|t| t.display_en.as_str()),
         "equivalence": m.equivalence.as_str(),
         "status": m.status.as_str(),
         "unmapped": m.is_unmapped(),
@@ -69,15 +86,42 @@ fn change_json(c: &MappingChange) -> Value {
 }
 
 pub(super) fn suggestion_json(s: &SuggestedCode, registry: &Registry) -> Value {
-    let c = registry.lookup(CodeSystem::National, &s.code);
+    let c = registry.lookup(s.system, &s.code);
+    let loinc = match s.system {
+        CodeSystem::National => c.map(|c| c.loinc.as_str()),
+        CodeSystem::Loinc => Some(s.code.as_str()),
+    };
+    let zh = c.map(|c| {
+        if c.display_zh.is_empty() {
+            c.synonyms_zh.first().map_or("", String::as_str)
+        } else {
+            c.display_zh.as_str()
+        }
+    });
     json!({
+        "system": s.system.as_str(),
         "code": s.code,
-        "display": c.map(|c| json!({"zh": c.display_zh, "en": c.display_en})),
-        "loinc": c.map(|c| c.loinc.as_str()),
+        "display": c.map(|c| json!({"zh": zh, "en": c.display_en})),
+        "loinc": loinc,
         "unit": c.map(|c| c.ucum_unit.as_str()),
         "score": (s.score * 1000.0).round() / 1000.0,
+        "confidence": (s.confidence * 1000.0).round() / 1000.0,
         "reasons": s.reasons.iter().map(|r| json!({"code": r.code, "zh": r.zh, "en": r.en})).collect::<Vec<_>>(),
     })
+}
+
+/// Suggestions as JSON: the ranked list and whether it abstains.
+pub(super) fn suggestions_json(found: &Suggestions, registry: &Registry) -> (Value, bool) {
+    (
+        Value::Array(
+            found
+                .codes
+                .iter()
+                .map(|s| suggestion_json(s, registry))
+                .collect(),
+        ),
+        found.abstain,
+    )
 }
 
 fn filter_of(params: &Params) -> Result<MappingFilter, ApiError> {
@@ -275,6 +319,10 @@ pub struct ReviewBody {
     /// `propose` only: the national code to map to.
     #[serde(default)]
     pub national_code: Option<String>,
+    /// `propose` only, instead of `national_code`: a LOINC code, mapped to its national
+    /// equivalent, or to the LOINC term itself when no national code is equivalent to it.
+    #[serde(default)]
+    pub loinc: Option<String>,
     /// `propose` and `approve`: how the local test relates to the national concept.
     #[serde(default)]
     pub equivalence: Option<String>,
@@ -285,6 +333,70 @@ fn review_body(body: &Bytes) -> Result<ReviewBody, ApiError> {
         return Ok(ReviewBody::default());
     }
     serde_json::from_slice(body).map_err(|e| ApiError::Body(format!("body is not a review: {e}")))
+}
+
+/// The target a `propose` names: (national code, LOINC code of a LOINC-only target).
+fn proposed_target(body: &ReviewBody, registry: &Registry) -> Result<(String, String), ApiError> {
+    let usable = |c: &huren_core::Concept, field: &str| {
+        if c.status == Status::Deprecated {
+            Err(ApiError::param(
+                field,
+                format!("`{}` is deprecated; use `{}`", c.code, c.replaced_by),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    match (body.national_code.as_deref(), body.loinc.as_deref()) {
+        (Some(code), None) => {
+            let concept = registry.lookup(CodeSystem::National, code).ok_or_else(|| {
+                ApiError::param(
+                    "national_code",
+                    format!("`{code}` is not a current national code"),
+                )
+            })?;
+            usable(concept, "national_code")?;
+            Ok((code.to_owned(), String::new()))
+        }
+        (None, Some(loinc)) => match registry.national_for_loinc(loinc) {
+            [one] => {
+                let concept = registry
+                    .lookup(CodeSystem::National, one)
+                    .ok_or_else(|| ApiError::param("loinc", format!("`{one}` is not current")))?;
+                usable(concept, "loinc")?;
+                Ok((one.clone(), String::new()))
+            }
+            [] => {
+                let term = registry.lookup(CodeSystem::Loinc, loinc).ok_or_else(|| {
+                    ApiError::param(
+                        "loinc",
+                        format!(
+                            "`{loinc}` has no national equivalent and is not in the loaded \
+                             LOINC release"
+                        ),
+                    )
+                })?;
+                usable(term, "loinc")?;
+                Ok((String::new(), loinc.to_owned()))
+            }
+            many => Err(ApiError::param(
+                "loinc",
+                format!(
+                    "`{loinc}` is ambiguous: national codes {} are equivalent to it; give the \
+                     national_code",
+                    many.join(", ")
+                ),
+            )),
+        },
+        (Some(_), Some(_)) => Err(ApiError::param(
+            "national_code",
+            "give national_code or loinc, not both",
+        )),
+        (None, None) => Err(ApiError::param(
+            "national_code",
+            "national_code (or loinc) is required to propose",
+        )),
+    }
 }
 
 /// What one review action does to one mapping; `Err` says why it may not.
@@ -307,30 +419,16 @@ fn review(
     }
     match action {
         "propose" => {
-            let code = body
-                .national_code
-                .as_deref()
-                .ok_or_else(|| ApiError::param("national_code", "is required to propose"))?;
-            let concept = registry.lookup(CodeSystem::National, code).ok_or_else(|| {
-                ApiError::param(
-                    "national_code",
-                    format!("`{code}` is not a current national code"),
-                )
-            })?;
-            if concept.status == Status::Deprecated {
-                return Err(ApiError::param(
-                    "national_code",
-                    format!("`{code}` is deprecated; use `{}`", concept.replaced_by),
-                ));
-            }
-            next.national_code = code.to_owned();
+            let (national, loinc) = proposed_target(body, registry)?;
+            next.national_code = national;
+            next.loinc = loinc;
             next.status = MappingStatus::Proposed;
             next.proposed_by = who.sub.clone();
         }
         "approve" => {
             if m.is_unmapped() {
                 return Err(ApiError::Conflict(format!(
-                    "`{}` has no national target yet; propose one first",
+                    "`{}` has no target yet; propose one first",
                     m.term.local_code
                 )));
             }
@@ -362,7 +460,7 @@ fn review(
 }
 
 /// `POST /api/hospitals/{id}/mappings/{local_code}/{propose|approve|reject|retire}` with an
-/// optional JSON body `{"comment": …, "national_code": …, "equivalence": …}`.
+/// optional JSON body `{"comment": …, "national_code": …|"loinc": …, "equivalence": …}`.
 pub async fn act(
     who: Principal,
     state: State,
@@ -394,8 +492,8 @@ pub async fn act(
         action: action.clone(),
         from_status: Some(m.status),
         to_status: next.status,
-        from_target: m.national_code.clone(),
-        to_target: next.national_code.clone(),
+        from_target: m.target().to_owned(),
+        to_target: next.target().to_owned(),
         comment: body.comment,
     };
     let store = state.store.clone();
@@ -503,8 +601,8 @@ pub async fn bulk_approve(
             action: "approve".into(),
             from_status: Some(m.status),
             to_status: next.status,
-            from_target: m.national_code.clone(),
-            to_target: next.national_code.clone(),
+            from_target: m.target().to_owned(),
+            to_target: next.target().to_owned(),
             comment: body.comment.clone(),
         });
         writes.push(next);
@@ -546,9 +644,11 @@ async fn suggestions_for(
             limit,
         },
     );
+    let (suggestions, abstain) = suggestions_json(&found, &catalog.registry);
     Ok(json!({
         "query": {"name": name, "unit": unit, "specimen": specimen},
-        "suggestions": found.iter().map(|s| suggestion_json(s, &catalog.registry)).collect::<Vec<_>>(),
+        "abstain": abstain,
+        "suggestions": suggestions,
     }))
 }
 

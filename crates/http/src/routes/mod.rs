@@ -89,6 +89,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/registry/releases", web::get().to(registry::releases))
         .route("/api/registry/diff", web::get().to(registry::diff))
         .route("/api/registry/gaps", web::get().to(registry::gaps))
+        .route(
+            "/api/registry/candidates",
+            web::get().to(registry::candidates),
+        )
         .route("/api/hospitals", web::get().to(hospitals::list))
         .route("/api/hospitals", web::post().to(hospitals::upsert))
         .route("/api/hospitals/{id}", web::get().to(hospitals::read))

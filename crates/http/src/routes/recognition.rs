@@ -86,7 +86,7 @@ fn visible(o: Option<StoredObservation>, id: &str) -> Result<StoredObservation, 
 }
 
 /// The decision for a stored result: a held one or one without recorded facts is not
-/// recognizable, with the reason.
+/// recognizable, with the reason (`no-national-code` for one kept under a LOINC term).
 pub(crate) fn decision_for(
     assessor: &mut Assessor<'_>,
     o: &StoredObservation,
@@ -95,6 +95,9 @@ pub(crate) fn decision_for(
 ) -> Result<Decision, ApiError> {
     match recorded_of(o) {
         Some(rec) => Ok(assessor.decide(&o.hospital, &rec, receiver, at)?),
+        None if o.national_code.is_empty() && !o.loinc.is_empty() => {
+            Ok(huren_core::recognition::without_national_code(&o.loinc))
+        }
         None => Ok(Decision {
             recognizable: false,
             entry: None,

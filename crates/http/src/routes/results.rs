@@ -813,6 +813,8 @@ pub async fn unmapped(
                     limit,
                 },
             );
+            let (suggestions, abstain) =
+                super::mappings::suggestions_json(&suggestions, &catalog.registry);
             json!({
                 "local_code": u.local_code,
                 "local_name": u.local_name,
@@ -821,10 +823,8 @@ pub async fn unmapped(
                 "first_seen": super::mappings::rfc3339(u.first_seen),
                 "last_seen": super::mappings::rfc3339(u.last_seen),
                 "mapping_status": mapping.map(|m| m.status.as_str()),
-                "suggestions": suggestions
-                    .iter()
-                    .map(|s| super::mappings::suggestion_json(s, &catalog.registry))
-                    .collect::<Vec<_>>(),
+                "abstain": abstain,
+                "suggestions": suggestions,
             })
         })
         .collect();

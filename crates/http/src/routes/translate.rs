@@ -142,7 +142,9 @@ async fn hospital_map(who: &Principal, state: &State, id: &str) -> Result<HttpRe
     let registry = &catalog.registry;
     let elements: Vec<LocalMapElement<'_>> = mappings
         .iter()
-        .filter(|m| m.status == MappingStatus::Approved && !m.is_unmapped())
+        // The map's target is the national code system: a mapping to a LOINC term without a
+        // national code is not in it (`GET /api/hospitals/{id}/mappings` lists those).
+        .filter(|m| m.status == MappingStatus::Approved && !m.national_code.is_empty())
         .map(|m| LocalMapElement {
             local_code: &m.term.local_code,
             local_name: &m.term.local_name,

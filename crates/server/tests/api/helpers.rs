@@ -242,3 +242,40 @@ impl TestApp {
         }
     }
 }
+
+impl TestApp {
+    /// Imports `table` (the national layout) as national release `label` straight into the
+    /// app's database, as `huren import codes` does; the running server notices it.
+    pub fn import_national_release(&self, table: &str, label: &str) {
+        let store = huren_store::Store::connect(self.db.url()).unwrap();
+        let outcome = huren::registry_ops::import_codes(
+            &store,
+            table.as_bytes(),
+            huren_core::CodeSystem::National,
+            label,
+            "test",
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(
+            matches!(outcome, huren::registry_ops::ImportOutcome::Imported(_)),
+            "{outcome:?}"
+        );
+    }
+
+    /// The resources of an Observation search as `bearer`, each checked against the R4 schema.
+    pub fn observations(&self, query: &str, bearer: &str) -> Vec<Value> {
+        let a = self.get_as(&format!("/fhir/Observation?{query}"), Some(bearer));
+        assert_eq!(a.status, 200, "{:#}", a.body);
+        assert_eq!(a.body["type"], "searchset");
+        let entries: Vec<Value> = a.body["entry"]
+            .as_array()
+            .map(|e| e.iter().map(|e| e["resource"].clone()).collect())
+            .unwrap_or_default();
+        for o in &entries {
+            huren_testkit::fhir_schema::validate_r4(o)
+                .unwrap_or_else(|e| panic!("emitted Observation is not R4: {e:#?}\n{o:#}"));
+        }
+        entries
+    }
+}

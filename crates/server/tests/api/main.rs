@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod beyond_registry;
 mod golden;
 mod helpers;
 mod labs;

@@ -214,20 +214,7 @@ fn a_loinc_code_the_registry_lacks_is_kept_listed_and_normalized_after_a_release
 
         // A release adds the code: the running server normalizes the result again.
         let (table, code) = release_with_basophils();
-        let store = huren_store::Store::connect(app.db.url()).unwrap();
-        let outcome = huren::registry_ops::import_codes(
-            &store,
-            table.as_bytes(),
-            huren_core::CodeSystem::National,
-            "2026.2",
-            "test",
-            &mut |_| {},
-        )
-        .unwrap();
-        assert!(
-            matches!(outcome, huren::registry_ops::ImportOutcome::Imported(_)),
-            "{outcome:?}"
-        );
+        app.import_national_release(&table, "2026.2");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let found = basophils(&app);

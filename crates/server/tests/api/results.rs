@@ -78,17 +78,7 @@ fn post_hl7(app: &TestApp, message: &str) -> String {
 }
 
 fn search(app: &TestApp, query: &str) -> Vec<Value> {
-    let a = app.get_as(&format!("/fhir/Observation?{query}"), Some(&clinician()));
-    assert_eq!(a.status, 200, "{:#}", a.body);
-    assert_eq!(a.body["type"], "searchset");
-    let entries: Vec<Value> = a.body["entry"]
-        .as_array()
-        .map(|e| e.iter().map(|e| e["resource"].clone()).collect())
-        .unwrap_or_default();
-    for o in &entries {
-        validate_r4(o).unwrap_or_else(|e| panic!("emitted Observation is not R4: {e:#?}\n{o:#}"));
-    }
-    entries
+    app.observations(query, &clinician())
 }
 
 fn coding<'a>(o: &'a Value, system: &str) -> Option<&'a Value> {

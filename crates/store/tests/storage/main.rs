@@ -206,6 +206,7 @@ fn mapping(hosp: &str, local_code: &str, target: &str, status: MappingStatus) ->
             note: String::new(),
         },
         national_code: target.into(),
+        loinc: String::new(),
         unit_ucum: "mmol/L".into(),
         unit_alias: "mmol/l".into(),
         equivalence: Equivalence::Equivalent,
@@ -454,6 +455,17 @@ fn approved_names_are_approved_mappings_with_a_target() {
             named("hosp-a", "5", "驳回", "9000001-9", MappingStatus::Rejected),
             named("hosp-a", "6", "停用", "9000001-9", MappingStatus::Retired),
             named("hosp-a", "1", "血糖", "9000001-9", MappingStatus::Approved),
+            // Mapped to a LOINC term without a national code.
+            {
+                let mut m = named("hosp-b", "NH3", "血氨", "", MappingStatus::Approved);
+                m.loinc = "16362-6".into();
+                m
+            },
+            {
+                let mut m = named("hosp-a", "CO2", "总二氧化碳", "", MappingStatus::Proposed);
+                m.loinc = "2028-9".into();
+                m
+            },
         ];
         store.apply_mappings(&writes, &[]).unwrap();
         let s = |x: &str| x.to_string();
@@ -463,6 +475,22 @@ fn approved_names_are_approved_mappings_with_a_target() {
                 (hid("hosp-a"), s("血糖"), s("9000001-9")),
                 (hid("hosp-a"), s("葡萄糖"), s("9000001-9")),
                 (hid("hosp-b"), s("谷丙转氨酶"), s("9000002-7")),
+                (hid("hosp-b"), s("血氨"), s("16362-6")),
+            ],
+            "{db:?}"
+        );
+        // Every LOINC-only mapping, whatever its status, with its target read back.
+        let loinc: Vec<(String, String, String, MappingStatus)> = store
+            .loinc_mappings()
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.hospital.to_string(), m.term.local_code, m.loinc, m.status))
+            .collect();
+        assert_eq!(
+            loinc,
+            vec![
+                (s("hosp-a"), s("CO2"), s("2028-9"), MappingStatus::Proposed),
+                (s("hosp-b"), s("NH3"), s("16362-6"), MappingStatus::Approved),
             ],
             "{db:?}"
         );
