@@ -74,6 +74,8 @@ pub struct EvalResult {
     pub misses: Vec<String>,
     /// Rows without a code that were answered: `name → got`.
     pub false_answers: Vec<String>,
+    /// Rows with a code that abstained: `name → got (expected)`.
+    pub false_abstentions: Vec<String>,
 }
 
 fn share(n: usize, of: usize) -> f64 {
@@ -203,6 +205,16 @@ pub fn evaluate(catalog: &Catalog, rows: &[EvalRow], repeat: usize) -> EvalResul
             continue;
         }
         out.with_code += 1;
+        if found.abstain {
+            out.false_abstentions.push(format!(
+                "{} {} [{}] → {} (expected {})",
+                r.name,
+                r.unit,
+                r.menu,
+                got.join(" "),
+                r.loinc
+            ));
+        }
         let reachable = catalog
             .registry
             .lookup(CodeSystem::Loinc, &r.loinc)

@@ -29,6 +29,9 @@ fn suggestions_over_national_and_top_2000_reach_the_bar() {
     for m in &r.false_answers {
         println!("answered without a code: {m}");
     }
+    for m in &r.false_abstentions {
+        println!("abstained with a code: {m}");
+    }
     assert!(r.top1_reachable_rate() >= 0.0, "{}", r.report("seed"));
 }
 
@@ -56,6 +59,16 @@ fn explain() {
             limit: 10,
         },
     );
+    for system in [
+        huren_core::CodeSystem::National,
+        huren_core::CodeSystem::Loinc,
+    ] {
+        let page = catalog.search.search(system, name, 0, 8).unwrap();
+        println!(
+            "search {system:?}: {} hits, first {:?}",
+            page.total, page.codes
+        );
+    }
     println!("abstain: {}", found.abstain);
     for s in &found.codes {
         let c = catalog.registry.lookup(s.system, &s.code).unwrap();

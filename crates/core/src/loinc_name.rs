@@ -161,7 +161,20 @@ pub fn axes_from_long_common_name(name: &str) -> Option<Axes> {
 /// missing row.
 #[derive(Debug, Clone, Default)]
 pub struct ComponentNames {
-    by_component: std::collections::HashMap<String, Vec<String>>,
+    /// (component lowercased, SYSTEM or empty for any) → names, abbreviations.
+    by_component: std::collections::HashMap<(String, String), (Vec<String>, Vec<String>)>,
+}
+
+/// One row of the Chinese names of LOINC components.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ComponentRow {
+    /// As LOINC spells it (`Carbon dioxide, total`).
+    pub component: String,
+    /// The SYSTEM the names are for (`Urine`), or empty for any.
+    pub system: String,
+    pub names_zh: Vec<String>,
+    /// Abbreviations Chinese lab reports use for it (`CO2CP`, `TCO2`).
+    pub abbreviations: Vec<String>,
 }
 
 /// The Chinese word for a SYSTEM, put before a component's first Chinese name to name the
@@ -183,20 +196,31 @@ pub const SYSTEM_PREFIXES_ZH: &[(&str, &str)] = &[
 ];
 
 impl ComponentNames {
-    /// From `(component, names)` rows; the component is matched ignoring ASCII case.
-    pub fn new(rows: impl IntoIterator<Item = (String, Vec<String>)>) -> ComponentNames {
-        let mut by_component: std::collections::HashMap<String, Vec<String>> =
-            std::collections::HashMap::new();
-        for (component, names) in rows {
-            let entry = by_component
-                .entry(component.trim().to_ascii_lowercase())
-                .or_default();
-            for n in names {
+    /// From `(component, system, names)` rows: `system` empty for names that fit the component
+    /// in any specimen, or a SYSTEM value (`Urine`) for what Chinese reports call the test in
+    /// that specimen (`尿糖`). The component is matched ignoring ASCII case, the system exactly.
+    pub fn new(rows: impl IntoIterator<Item = ComponentRow>) -> ComponentNames {
+        let mut by_component: std::collections::HashMap<
+            (String, String),
+            (Vec<String>, Vec<String>),
+        > = std::collections::HashMap::new();
+        let add = |to: &mut Vec<String>, from: Vec<String>| {
+            for n in from {
                 let n = n.trim();
-                if !n.is_empty() && !entry.iter().any(|e| e == n) {
-                    entry.push(n.to_owned());
+                if !n.is_empty() && !to.iter().any(|e| e == n) {
+                    to.push(n.to_owned());
                 }
             }
+        };
+        for row in rows {
+            let entry = by_component
+                .entry((
+                    row.component.trim().to_ascii_lowercase(),
+                    row.system.trim().to_owned(),
+                ))
+                .or_default();
+            add(&mut entry.0, row.names_zh);
+            add(&mut entry.1, row.abbreviations);
         }
         ComponentNames { by_component }
     }
@@ -210,16 +234,25 @@ impl ComponentNames {
         self.by_component.is_empty()
     }
 
-    /// The Chinese names of a component.
-    pub fn of(&self, component: &str) -> &[String] {
+    /// The Chinese names of a component in `system` (empty: in any specimen).
+    pub fn of(&self, component: &str, system: &str) -> &[String] {
         self.by_component
-            .get(&component.trim().to_ascii_lowercase())
-            .map_or(&[], Vec::as_slice)
+            .get(&(component.trim().to_ascii_lowercase(), system.to_owned()))
+            .map_or(&[], |(names, _)| names.as_slice())
     }
 
-    /// Adds Chinese synonyms to a LOINC term without Chinese names: its component's names and,
-    /// for a system Chinese names say (urine, CSF, whole blood …), that system's word before
-    /// the first. Returns whether it added any.
+    /// The abbreviations of a component in `system` (empty: in any specimen).
+    pub fn abbreviations(&self, component: &str, system: &str) -> &[String] {
+        self.by_component
+            .get(&(component.trim().to_ascii_lowercase(), system.to_owned()))
+            .map_or(&[], |(_, abbreviations)| abbreviations.as_slice())
+    }
+
+    /// Adds Chinese synonyms (and, when it has none, abbreviations) to a LOINC term without
+    /// Chinese names: the names of its component
+    /// in its system, then — when there are none and Chinese names say the system (urine, CSF,
+    /// whole blood …) — that system's word before the component's first name, then the
+    /// component's names. Returns whether it added any.
     pub fn name(&self, term: &mut crate::Concept) -> bool {
         if !term.display_zh.is_empty() || !term.synonyms_zh.is_empty() {
             return false;
@@ -227,17 +260,31 @@ impl ComponentNames {
         let Some(axes) = &term.axes else {
             return false;
         };
-        let names = self.of(&axes.component);
-        if names.is_empty() {
+        let specific = self.of(&axes.component, &axes.system);
+        let names = self.of(&axes.component, "");
+        if term.abbreviations.is_empty() {
+            let specific = self.abbreviations(&axes.component, &axes.system);
+            term.abbreviations = if specific.is_empty() {
+                self.abbreviations(&axes.component, "").to_vec()
+            } else {
+                specific.to_vec()
+            };
+        }
+        if specific.is_empty() && names.is_empty() {
             return false;
         }
-        let mut out: Vec<String> = Vec::with_capacity(names.len() + 1);
-        if let Some((_, prefix)) = SYSTEM_PREFIXES_ZH.iter().find(|(s, _)| *s == axes.system)
+        let mut out: Vec<String> = specific.to_vec();
+        if specific.is_empty()
+            && let Some((_, prefix)) = SYSTEM_PREFIXES_ZH.iter().find(|(s, _)| *s == axes.system)
             && !names[0].starts_with(prefix)
         {
             out.push(format!("{prefix}{}", names[0]));
         }
-        out.extend(names.iter().cloned());
+        for n in names {
+            if !out.contains(n) {
+                out.push(n.clone());
+            }
+        }
         term.synonyms_zh = out;
         true
     }
@@ -314,12 +361,21 @@ mod tests {
 
     #[test]
     fn chinese_names_come_from_the_component_and_the_system() {
+        let row = |component: &str, system: &str, names: &[&str]| ComponentRow {
+            component: component.into(),
+            system: system.into(),
+            names_zh: names.iter().map(|n| (*n).to_owned()).collect(),
+            abbreviations: vec![],
+        };
         let names = ComponentNames::new([
-            (
-                "Sodium".to_owned(),
-                vec!["钠".to_owned(), "钠离子".to_owned()],
-            ),
-            ("Ammonia".to_owned(), vec!["血氨".to_owned()]),
+            row("Sodium", "", &["钠", "钠离子"]),
+            row("Ammonia", "", &["血氨"]),
+            row("Glucose", "", &["葡萄糖"]),
+            row("Glucose", "Urine", &["尿糖"]),
+            ComponentRow {
+                abbreviations: vec!["NH3".into()],
+                ..row("Ammonia", "", &[])
+            },
         ]);
         let mut term = crate::Concept {
             code: "2955-3".into(),
@@ -346,6 +402,12 @@ mod tests {
         plasma.axes = axes_from_long_common_name("Ammonia [Moles/volume] in Plasma");
         assert!(names.name(&mut plasma));
         assert_eq!(plasma.synonyms_zh, ["血氨"]);
+        assert_eq!(plasma.abbreviations, ["NH3"]);
+        // What Chinese reports call it in urine comes first, instead of the prefixed name.
+        plasma.synonyms_zh.clear();
+        plasma.axes = axes_from_long_common_name("Glucose [Mass/volume] in Urine by Test strip");
+        assert!(names.name(&mut plasma));
+        assert_eq!(plasma.synonyms_zh, ["尿糖", "葡萄糖"]);
         plasma.synonyms_zh.clear();
         plasma.axes = axes_from_long_common_name("Lipase [Enzymatic activity/volume] in Serum");
         assert!(!names.name(&mut plasma), "no row for lipase here");

@@ -6,6 +6,7 @@
 
 use crate::text::{Columns, each_record};
 use crate::{CsvError, decode};
+use huren_core::loinc_name::ComponentRow;
 use huren_core::recognition::{Scope, Tea};
 use huren_core::registry::RowProblem;
 use huren_core::result::Decimal;
@@ -249,12 +250,11 @@ pub(crate) fn read_table<T>(
     Ok((rows, problems))
 }
 
-/// A component and its Chinese names.
-pub type ComponentRow = (String, Vec<String>);
-
 /// Reads the Chinese names of LOINC components (`code-tables/loinc-components-zh.csv`):
-/// columns `component` (as LOINC spells it: `Carbon dioxide, total`) and `names_zh` (names
-/// separated by `;`). A row without a component or a name is a problem.
+/// columns `component` (as LOINC spells it: `Carbon dioxide, total`), `system` (optional: the
+/// SYSTEM the names are for, `Urine`; empty for any), `names_zh` (names separated by `;`) and
+/// `abbreviations` (optional, separated by `;`). A row without a component, or with neither a
+/// name nor an abbreviation, is a problem.
 pub fn parse_component_names(
     bytes: &[u8],
 ) -> Result<(Vec<ComponentRow>, Vec<RowProblem>), CsvError> {
@@ -264,20 +264,31 @@ pub fn parse_component_names(
         &["component"],
         &mut |columns, _line, record, bad| {
             let component = columns.cell(record, "component").trim().to_owned();
-            let names: Vec<String> = columns
-                .cell(record, "names_zh")
-                .split([';', '；'])
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)
-                .collect();
+            let list = |column: &str| -> Vec<String> {
+                columns
+                    .cell(record, column)
+                    .split([';', '；'])
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            };
+            let (names_zh, abbreviations) = (list("names_zh"), list("abbreviations"));
             if component.is_empty() {
                 bad("component", "the component is empty".to_owned());
             }
-            if names.is_empty() {
-                bad("names_zh", "the row gives no Chinese name".to_owned());
+            if names_zh.is_empty() && abbreviations.is_empty() {
+                bad(
+                    "names_zh",
+                    "the row gives no Chinese name and no abbreviation".to_owned(),
+                );
             }
-            Some((component, names))
+            Some(ComponentRow {
+                component,
+                system: columns.cell(record, "system").trim().to_owned(),
+                names_zh,
+                abbreviations,
+            })
         },
     )
 }
@@ -300,10 +311,12 @@ mod tests {
         .unwrap();
         assert_eq!(
             rows,
-            [(
-                "Carbon dioxide, total".to_owned(),
-                vec!["总二氧化碳".to_owned(), "二氧化碳结合力".to_owned()]
-            )]
+            [ComponentRow {
+                component: "Carbon dioxide, total".to_owned(),
+                system: String::new(),
+                names_zh: vec!["总二氧化碳".to_owned(), "二氧化碳结合力".to_owned()],
+                abbreviations: vec![],
+            }]
         );
         let got: Vec<(u64, Option<&str>)> = problems
             .iter()

@@ -424,7 +424,7 @@ const MAX_EVIDENCE_HOSPITALS: usize = 8;
 const PROPERTY_MATCHES_UNIT: f64 = 0.3;
 const SAME_UNIT: f64 = 0.05;
 const SPECIMEN_COMPATIBLE: f64 = 0.05;
-const SPECIMEN_INCOMPATIBLE: f64 = -0.25;
+const SPECIMEN_INCOMPATIBLE: f64 = -0.5;
 /// A LOINC term without a national code weighs a little less than a national concept matching
 /// as well: national codes can be recognized, LOINC-only ones cannot.
 const LOINC_ONLY: f64 = -0.1;
@@ -629,16 +629,36 @@ fn active_national<'r>(registry: &'r Registry, code: &str) -> Option<&'r Concept
     registry
         .lookup(CodeSystem::National, code)
         .map(|c| c.as_ref())
-        .filter(|c| c.status != Status::Deprecated)
+        .filter(|c| c.status != Status::Deprecated && !is_non_result_class(&c.class))
 }
 
-/// A LOINC term that may be suggested on its own: not deprecated, and no national concept is
-/// equivalent to it (then the national concept is suggested instead, never the term).
+/// LOINC classes whose terms are not lab results a local result code could be mapped to:
+/// administrative notes (`MISC`: "Service comment", "Fasting status - Reported"), surveys,
+/// attachments, imaging and ultrasound, order panels, body measurements, and narrative
+/// pathology and cytology reports. Clinical observations a blood gas report carries (`CLIN`:
+/// inhaled oxygen) and specimen properties (`SPEC`: colour of urine) stay. Matched as the CLASS
+/// or its prefix (`PANEL.CHEM`). Data: a class found to matter is a new row.
+pub const NON_RESULT_CLASSES: &[&str] = &[
+    "MISC", "ATTACH", "SURVEY", "PANEL", "OB.US", "PULM", "BDYWGT", "HEMODYN", "PATH", "CYTO",
+    "H&P", "RAD", "DOC", "ADMIN",
+];
+
+/// Whether a LOINC term's class is one of [`NON_RESULT_CLASSES`].
+fn is_non_result_class(class: &str) -> bool {
+    let class = class.trim().to_ascii_uppercase();
+    NON_RESULT_CLASSES
+        .iter()
+        .any(|c| class == *c || class.starts_with(&format!("{c}.")))
+}
+
+/// A LOINC term that may be suggested on its own: not deprecated, a lab result (not of a
+/// [`NON_RESULT_CLASSES`] class), and no national concept is equivalent to it (then the
+/// national concept is suggested instead, never the term).
 fn loinc_only<'r>(registry: &'r Registry, code: &str) -> Option<&'r Concept> {
     registry
         .lookup(CodeSystem::Loinc, code)
         .map(|c| c.as_ref())
-        .filter(|c| c.status != Status::Deprecated)
+        .filter(|c| c.status != Status::Deprecated && !is_non_result_class(&c.class))
         .filter(|_| registry.national_for_loinc(code).is_empty())
 }
 
@@ -656,6 +676,29 @@ enum Reading {
     Whole,
     /// One part of a several-part name: parts add up, at [`PART`] each.
     Part,
+    /// A part of one or two Latin letters (`P`, `K`, `T`): as an abbreviation it names several
+    /// analytes (phosphate and progesterone are both `P`), so it counts half a part.
+    ShortPart,
+}
+
+impl Reading {
+    /// What one hit of this reading adds to a part score.
+    fn part_weight(self) -> f64 {
+        match self {
+            Reading::Whole => 0.0,
+            Reading::Part => PART,
+            Reading::ShortPart => PART / 2.0,
+        }
+    }
+
+    /// The reading of one part of a name.
+    fn of_part(part: &str) -> Reading {
+        if part.chars().count() <= 2 && part.chars().all(|c| c.is_ascii_alphabetic()) {
+            Reading::ShortPart
+        } else {
+            Reading::Part
+        }
+    }
 }
 
 /// Searches every reading of the name and fuses the scores per national concept: the best
@@ -686,13 +729,15 @@ fn retrieve<'r>(
         }
         // LOINC terms have English names, and Chinese ones where their component has a row in
         // `code-tables/loinc-components-zh.csv`.
-        search_loinc(registry, index, text, &mut fused);
+        search_loinc(registry, index, text, Reading::Whole, &mut fused);
     }
     // A method is searched even after an exact name: it is what tells `红细胞沉降率` by
     // Westergren from `红细胞沉降率(方法未指定)`.
     for part in local.segments.iter().take(MAX_SEGMENTS) {
         if (!exact || local.methods.contains(part)) && !wholes.contains(&part.as_str()) {
-            search_national(registry, index, part, Reading::Part, &mut fused);
+            let reading = Reading::of_part(part);
+            search_national(registry, index, part, reading, &mut fused);
+            search_loinc(registry, index, part, reading, &mut fused);
         }
     }
     // Nothing at all: a typo in a Chinese name (`肌肝` for `肌酐`) shares no character pair
@@ -828,7 +873,7 @@ fn search_national<'r>(
             let score = compress(score);
             match reading {
                 Reading::Whole => f.whole = f.whole.max(score),
-                Reading::Part => f.parts += PART * score,
+                part => f.parts += part.part_weight() * score,
             }
             found.push(c);
         }
@@ -841,10 +886,15 @@ fn compress(score: f32) -> f64 {
     f64::from(score.max(0.0)).ln_1p()
 }
 
+/// Adds the hits of one LOINC search: a term without a national code as a candidate of its
+/// own (its parts add up as a national concept's do), a term with one as the national
+/// concept's LOINC score (whole readings only: a part of the name matching the term of a
+/// national concept is what the national search already counts).
 fn search_loinc<'r>(
     registry: &'r Registry,
     index: &SearchIndex,
     text: &str,
+    reading: Reading,
     fused: &mut HashMap<&'r str, Fused<'r>>,
 ) {
     let hits = index
@@ -856,10 +906,15 @@ fn search_loinc<'r>(
             continue;
         };
         let score = compress(score);
-        // A term without a national code is a candidate of its own, scored as a whole reading.
         if let Some(term) = loinc_only(registry, loinc) {
             let f = Fused::entry(fused, CodeSystem::Loinc, term);
-            f.whole = f.whole.max(score);
+            match reading {
+                Reading::Whole => f.whole = f.whole.max(score),
+                part => f.parts += part.part_weight() * score,
+            }
+            continue;
+        }
+        if reading != Reading::Whole {
             continue;
         }
         // Only a hit near the top is worth naming as a reason; the rest only add their score.
@@ -989,7 +1044,9 @@ impl<'r> Candidate<'r> {
                 });
             }
         }
-        if let (Some(specimen), Some(axes)) = (&context.specimen, &c.axes) {
+        if let (Some(specimen), Some(axes)) = (&context.specimen, &c.axes)
+            && !axes.system.is_empty()
+        {
             match specimen_compatible(specimen, &axes.system) {
                 Some(true) => {
                     score += SPECIMEN_COMPATIBLE;
