@@ -1,14 +1,16 @@
-//! Mapping suggestions over national codes and LOINC terms: the held-out evaluation
-//! (`benches/data/loinc-eval.csv`, see `huren_benches::suggest_eval`) on the seed (national
-//! table + LOINC Top-2000), then on a generated 100,000-term LOINC release in the official
-//! `Loinc.csv` layout holding the real Top-2000 terms and a few real terms outside it
+//! Mapping suggestions over national codes and LOINC terms: the development and held-out sets
+//! (`benches/data/`, see `huren_benches::suggest_eval`) on the seed (national table + LOINC
+//! Top-2000), then on a generated 100,000-term LOINC release in the official `Loinc.csv` layout
+//! holding the real Top-2000 terms and a few real terms outside it
 //! (`benches/data/loinc-extra-terms.csv`). Prints top-1, top-5, the precision of answers and
 //! abstentions, and the time of each suggestion (the fastest of 5 runs).
 //!
-//! `cargo bench -p huren-benches --bench suggest`
+//! `cargo bench -p huren-benches --bench suggest` (`SUGGEST_MISSES=1` lists the misses)
 
 use huren::registry_ops::{ImportOutcome, import_codes, load_catalog};
-use huren_benches::suggest_eval::{EVAL_SET, eval_rows, evaluate, real_terms};
+use huren_benches::suggest_eval::{
+    EVAL_SET, EvalResult, HOLDOUT_SET, eval_rows, evaluate, real_terms,
+};
 use huren_core::CodeSystem;
 use huren_store::Store;
 use huren_testkit::loinc_table::loinc_csv_with;
@@ -25,11 +27,21 @@ fn main() {
     let store = Store::connect(&db).unwrap();
     store.migrate().unwrap();
     huren::seed::seed_if_empty(&store).unwrap();
-    let rows = eval_rows(EVAL_SET).unwrap();
+    let sets = [
+        ("development set", eval_rows(EVAL_SET).unwrap()),
+        ("held-out set", eval_rows(HOLDOUT_SET).unwrap()),
+    ];
+    let run = |catalog: &huren_http::Catalog, registry: &str| -> Vec<EvalResult> {
+        sets.iter()
+            .map(|(name, rows)| {
+                let r = evaluate(catalog, rows, 5);
+                println!("{}", r.report(&format!("{name}, national + {registry}")));
+                r
+            })
+            .collect()
+    };
 
-    let catalog = load_catalog(&store).unwrap();
-    let seed = evaluate(&catalog, &rows, 5);
-    println!("{}", seed.report("national + LOINC Top-2000"));
+    let seed = run(&load_catalog(&store).unwrap(), "LOINC Top-2000");
 
     let real = real_terms(&[huren::seed::LOINC_TOP2000_SI, huren::seed::LOINC_TOP2000_US]).unwrap();
     let csv = loinc_csv_with(ROWS, &real);
@@ -54,14 +66,15 @@ fn main() {
         "catalog with the 100k release built in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let full = evaluate(&catalog, &rows, 5);
-    println!("{}", full.report("national + 100k LOINC release"));
+    let full = run(&catalog, "100k LOINC release");
     if std::env::var_os("SUGGEST_MISSES").is_some() {
-        for (label, r) in [("Top-2000", &seed), ("100k", &full)] {
-            println!("\n{label} misses:");
-            r.misses.iter().for_each(|m| println!("  {m}"));
-            println!("{label} answered without a code:");
-            r.false_answers.iter().for_each(|m| println!("  {m}"));
+        for (label, results) in [("Top-2000", &seed), ("100k", &full)] {
+            for r in results {
+                println!("\n{label} misses:");
+                r.misses.iter().for_each(|m| println!("  {m}"));
+                println!("{label} answered without a code:");
+                r.false_answers.iter().for_each(|m| println!("  {m}"));
+            }
         }
     }
 }

@@ -395,9 +395,36 @@ mod tests {
             concept_count: table.rows.len() as i64,
         };
         let concepts = table.rows.into_iter().map(|(_, c)| c).collect();
+        // LOINC as the seed loads it: the union of the two Top-2000 files.
+        let mut loinc: Vec<huren_core::Concept> = Vec::new();
+        for file in [
+            "LOINC_1.6_Top2000CommonLabResultsSI.csv",
+            "LOINC_1.6_Top2000CommonLabResultsUS.csv",
+        ] {
+            let bytes = std::fs::read(repo_root().join("code-tables").join(file)).unwrap();
+            for (_, c) in crate::parse_code_table(&bytes, CodeSystem::Loinc)
+                .unwrap()
+                .rows
+            {
+                if !loinc.iter().any(|l| l.code == c.code) {
+                    loinc.push(c);
+                }
+            }
+        }
+        let loinc_release = Release {
+            id: 2,
+            system: CodeSystem::Loinc,
+            label: "top2000".into(),
+            imported_at: "2026-11-22T00:00:00Z".into(),
+            source: "Top-2000".into(),
+            concept_count: loinc.len() as i64,
+        };
         Registry::new(
-            vec![release.clone()],
-            vec![CurrentRelease::new(release, concepts)],
+            vec![release.clone(), loinc_release.clone()],
+            vec![
+                CurrentRelease::new(release, concepts),
+                CurrentRelease::new(loinc_release, loinc),
+            ],
         )
     }
 
@@ -447,7 +474,10 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["hosp-a-zh.csv", "hosp-b-en.csv"]);
+        assert_eq!(
+            names,
+            ["hosp-a-loinc-only.csv", "hosp-a-zh.csv", "hosp-b-en.csv"]
+        );
         for (path, name) in files.iter().zip(&names) {
             let stem = name.trim_end_matches(".csv");
             let hospital = hospitals
@@ -457,16 +487,21 @@ mod tests {
                 .unwrap_or_else(|| panic!("{name} names no hospital of hospitals.csv"));
             let bytes = std::fs::read(path).unwrap();
             let stored = load_clean(hospital, &bytes, &registry, name);
-            assert!(
-                (25..=40).contains(&stored.len()),
-                "{name}: {} rows",
-                stored.len()
-            );
-            let unmapped = stored.iter().filter(|m| m.is_unmapped()).count();
-            assert!(
-                (2..=3).contains(&unmapped),
-                "{name}: {unmapped} unmapped rows"
-            );
+            if name.ends_with("loinc-only.csv") {
+                // Every row targets a LOINC term without a national code.
+                assert!(stored.iter().all(Mapping::is_loinc_only), "{name}");
+            } else {
+                assert!(
+                    (25..=40).contains(&stored.len()),
+                    "{name}: {} rows",
+                    stored.len()
+                );
+                let unmapped = stored.iter().filter(|m| m.is_unmapped()).count();
+                assert!(
+                    (2..=3).contains(&unmapped),
+                    "{name}: {unmapped} unmapped rows"
+                );
+            }
 
             // Export → parse → check → diff against what is stored: nothing changes, with the
             // loinc column empty or filled from the registry.

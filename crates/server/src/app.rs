@@ -191,9 +191,25 @@ fn facility_table(settings: &Settings) -> anyhow::Result<HashMap<String, Hospita
     Ok(table)
 }
 
+/// Moves mappings to LOINC terms a release gave a national code, and normalizes again the
+/// results kept under LOINC codes the current registry now has (`ingest::release_gaps`).
+/// Failures are logged: the next release change, or the next start, tries again.
+async fn follow_releases(state: &web::Data<AppState>) {
+    let st = state.clone();
+    let now = huren_http::mapping_import::now_millis();
+    match web::block(move || huren_http::ingest::release_gaps(&st, now)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(results = n, "registry gaps normalized again"),
+        Ok(Err(e)) => tracing::error!(error = %e, "normalizing registry gaps failed"),
+        Err(e) => tracing::error!(error = %e, "registry gap task failed"),
+    }
+}
+
 /// Polls the release list and rebuilds the catalog when it changed. The catalog is derived
 /// data, so rebuilding it from the database is always correct, merely not free.
 async fn watch_releases(state: web::Data<AppState>, store: Store, every: Duration) {
+    // A release imported while no server ran: catch up once at start.
+    follow_releases(&state).await;
     let mut interval = actix_web::rt::time::interval(every);
     loop {
         interval.tick().await;
@@ -215,16 +231,7 @@ async fn watch_releases(state: web::Data<AppState>, store: Store, every: Duratio
                     "registry changed; catalog rebuilt"
                 );
                 state.set_catalog(catalog);
-                // Results kept under LOINC codes the registry lacked may have a national code
-                // now.
-                let st = state.clone();
-                let now = huren_http::mapping_import::now_millis();
-                match web::block(move || huren_http::ingest::release_gaps(&st, now)).await {
-                    Ok(Ok(0)) => {}
-                    Ok(Ok(n)) => tracing::info!(results = n, "registry gaps normalized again"),
-                    Ok(Err(e)) => tracing::error!(error = %e, "normalizing registry gaps failed"),
-                    Err(e) => tracing::error!(error = %e, "registry gap task failed"),
-                }
+                follow_releases(&state).await;
             }
             Ok(Err(e)) => tracing::error!(error = %e, "cannot rebuild the catalog"),
             Err(e) => tracing::error!(error = %e, "catalog rebuild task failed"),
