@@ -544,11 +544,13 @@ fn convert_value(
         unit: unit.to_owned(),
     };
     let Some(concept) = concept.filter(|c| !c.ucum_unit.is_empty()) else {
+        // No unit to convert into (no concept, or a LOINC term that states none): the value
+        // stays in the unit sent, and so do the bounds of a range sent with it.
         out.value = NormalValue {
             value: quantity(value, &resolved.ucum),
             ucum: Some(resolved.ucum.clone()),
         };
-        return None;
+        return Some(1.0);
     };
     let target = &concept.ucum_unit;
     let Some(factor) =

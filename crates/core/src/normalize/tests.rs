@@ -366,6 +366,23 @@ fn a_loinc_code_the_registry_lacks_is_kept_not_held() {
         n.issues
     );
     assert_eq!(n.value.ucum.as_deref(), Some("%"), "the unit is still read");
+    // A range sent with it keeps its bounds, in the same unit as the value.
+    let mut r = result(CodeOrigin::Loinc, "30180-4", "1.0", "%");
+    r.reference_range = Some(crate::result::SentRange {
+        low: None,
+        high: None,
+        text: "0-1".into(),
+        unit: String::new(),
+    });
+    let n = run(r, None);
+    let range = n.reference_range.unwrap();
+    assert_eq!(
+        (
+            range.low.map(|d| d.to_string()),
+            range.high.map(|d| d.to_string())
+        ),
+        (Some("0".to_owned()), Some("1".to_owned()))
+    );
     // A bad check digit is no LOINC code: held.
     let n = run(result(CodeOrigin::Loinc, "30180-5", "1.0", "%"), None);
     assert_eq!(n.hold.map(|h| h.reason), Some("no-concept"));
