@@ -22,7 +22,7 @@ pub use mapping::{MAPPING_COLUMNS, ParsedMappings, parse_mappings, write_mapping
 pub use quality::{EqaRow, IqcRow, parse_eqa, parse_iqc};
 pub use recognition::{CatalogueRow, ItemRef, TeaRow, parse_allowable_error, parse_catalogue};
 pub use results::{RESULT_COLUMNS, ResultsError, ResultsOptions, parse_results};
-pub use text::{Decoded, decode};
+pub use text::{Decoded, count_rows, decode};
 
 /// Failures that make a whole file unreadable (as opposed to row problems, which are values).
 #[derive(Debug, thiserror::Error)]

@@ -24,6 +24,24 @@ impl Decoded<'_> {
     }
 }
 
+/// How many data rows (records after the header) a CSV file has, in any encoding and with any
+/// delimiter [`decode`] reads; quoted fields may hold line breaks. One pass without keeping
+/// the rows: what a server checks against its limit before it parses a file for real. A
+/// record the reader cannot read still counts: the real parse reports it.
+pub fn count_rows(bytes: &[u8]) -> Result<usize, CsvError> {
+    let decoded = decode(bytes)?;
+    let mut reader = decoded.reader();
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => rows += 1,
+            Ok(false) => return Ok(rows),
+            Err(_) => rows += 1,
+        }
+    }
+}
+
 /// Decodes `bytes` and sniffs the delimiter from the header line.
 ///
 /// UTF-8 is tried first because a GBK file is almost never valid UTF-8, while ASCII-only files
@@ -269,5 +287,15 @@ mod tests {
     fn lists() {
         assert_eq!(split_list(" GLU | Glu||"), vec!["GLU", "Glu"]);
         assert!(split_list("").is_empty());
+    }
+
+    #[test]
+    fn rows_are_counted_without_the_header_and_across_quoted_line_breaks() {
+        assert_eq!(count_rows(b"a,b\n1,2\n3,\"x\ny\"\n").unwrap(), 2);
+        assert_eq!(count_rows(b"a;b\r\n1;2\r\n").unwrap(), 1);
+        assert_eq!(count_rows(b"a,b\n").unwrap(), 0);
+        // GBK: the same count as its UTF-8 text.
+        let (gbk, _, _) = encoding_rs::GBK.encode("名称,单位\n葡萄糖,mmol/L\n钾,mmol/L\n");
+        assert_eq!(count_rows(&gbk).unwrap(), 2);
     }
 }

@@ -25,6 +25,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     NotSupported(String),
+    /// The request is bigger than a configured limit (body bytes, Bundle entries, CSV rows).
+    #[error("{0}")]
+    TooLarge(String),
     /// Rows of an uploaded file are bad: one issue per problem, each saying where. Nothing
     /// was written.
     #[error("{} problem(s) in the file; nothing was written", .0.len())]
@@ -55,6 +58,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (IssueCode::Forbidden, vec![]),
             ApiError::Conflict(_) => (IssueCode::Conflict, vec![]),
             ApiError::NotSupported(_) => (IssueCode::NotSupported, vec![]),
+            ApiError::TooLarge(_) => (IssueCode::TooLong, vec![]),
             ApiError::Rows(_) | ApiError::Invalid(_) => (IssueCode::Invalid, vec![]),
             ApiError::Internal(_) => (IssueCode::Exception, vec![]),
         };
@@ -100,6 +104,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotSupported(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Rows(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,4 +125,52 @@ impl ResponseError for ApiError {
         }
         resp.body(huren_fhir::operation_outcome(&issues))
     }
+}
+
+/// Middleware that turns every error response actix-web makes on its own (a body over the
+/// size limit: 413; a malformed request line or header: 400; …) into the same status with an
+/// `OperationOutcome`, as every error of ours already is. A response that already carries a
+/// FHIR body is left alone.
+pub fn fhir_errors<B: actix_web::body::MessageBody + 'static>()
+-> actix_web::middleware::ErrorHandlers<B> {
+    actix_web::middleware::ErrorHandlers::new().default_handler(as_outcome)
+}
+
+fn as_outcome<B: actix_web::body::MessageBody + 'static>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let fhir = res
+        .response()
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(huren_fhir::FHIR_JSON));
+    if fhir {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(
+            "the request body is larger than this server takes (`huren serve --max-body-mb`)"
+                .to_owned(),
+        ),
+        StatusCode::NOT_FOUND => ApiError::NotFound("no such endpoint".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::NotSupported("this endpoint does not take that method".to_owned())
+        }
+        s if s.is_server_error() => ApiError::Internal(format!("status {s}")),
+        s => ApiError::Body(format!(
+            "the request was refused ({}): {}",
+            s.as_u16(),
+            s.canonical_reason().unwrap_or("bad request")
+        )),
+    };
+    let (req, _) = res.into_parts();
+    let mut answer = error.error_response();
+    *answer.status_mut() = status;
+    let res = actix_web::dev::ServiceResponse::new(req, answer)
+        .map_into_boxed_body()
+        .map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
 }

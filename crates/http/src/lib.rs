@@ -20,4 +20,4 @@ mod state;
 pub use auth::{Authenticator, Principal, Role};
 pub use error::ApiError;
 pub use routes::configure;
-pub use state::{AppState, Catalog};
+pub use state::{AppState, Catalog, Limits};

@@ -24,6 +24,55 @@ pub struct AppState {
     pub two_person_rule: bool,
     /// How results are normalized.
     pub results: ResultsConfig,
+    /// How much one request may carry.
+    pub limits: Limits,
+}
+
+/// How much one request may carry: beyond these, a 413 with an `OperationOutcome` saying which
+/// limit and how to stay under it. Configuration (`huren serve --max-…`), not rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of one request body (default 10 MiB).
+    pub max_body_bytes: usize,
+    /// Entries of one FHIR Bundle (default 10,000).
+    pub max_bundle_entries: usize,
+    /// Data rows of one uploaded CSV file (default 200,000: a whole hospital's mapping table
+    /// with room to spare).
+    pub max_csv_rows: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_bundle_entries: 10_000,
+            max_csv_rows: 200_000,
+        }
+    }
+}
+
+impl Limits {
+    /// A 413 unless a file of `rows` data rows is within [`Limits::max_csv_rows`].
+    pub fn check_csv_rows(&self, rows: usize) -> Result<(), crate::error::ApiError> {
+        if rows > self.max_csv_rows {
+            return Err(crate::error::ApiError::TooLarge(format!(
+                "the file has {rows} rows; at most {} are taken in one request: split it",
+                self.max_csv_rows
+            )));
+        }
+        Ok(())
+    }
+
+    /// A 413 unless a Bundle of `entries` entries is within [`Limits::max_bundle_entries`].
+    pub fn check_bundle_entries(&self, entries: usize) -> Result<(), crate::error::ApiError> {
+        if entries > self.max_bundle_entries {
+            return Err(crate::error::ApiError::TooLarge(format!(
+                "the Bundle has {entries} entries; at most {} are taken in one request: split it",
+                self.max_bundle_entries
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl AppState {
@@ -41,7 +90,14 @@ impl AppState {
             capability,
             two_person_rule,
             results: ResultsConfig::default(),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same state with these request limits.
+    pub fn with_limits(mut self, limits: Limits) -> AppState {
+        self.limits = limits;
+        self
     }
 
     /// The same state with these result settings.

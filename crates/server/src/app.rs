@@ -72,15 +72,18 @@ impl Application {
                 urls,
                 settings.two_person_rule,
             )
-            .with_results(results),
+            .with_results(results)
+            .with_limits(settings.limits),
         );
         let auth = web::Data::new(Authenticator::hs256(secret.expose().as_bytes()));
         let app_state = state.clone();
+        let max_body = settings.limits.max_body_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(huren_http::error::fhir_errors())
                 .app_data(app_state.clone())
                 .app_data(auth.clone())
-                .app_data(web::PayloadConfig::new(10 * 1024 * 1024))
+                .app_data(web::PayloadConfig::new(max_body))
                 .configure(huren_http::configure)
         });
         if let Some(w) = settings.workers {

@@ -55,6 +55,9 @@ pub struct Settings {
     pub national_id_system: String,
     /// How EQA events are scored for recognition (`--eqa-…`).
     pub eqa: huren_core::qc::EqaPolicy,
+    /// How much one request may carry (`--max-body-mb`, `--max-bundle-entries`,
+    /// `--max-csv-rows`).
+    pub limits: huren_http::Limits,
 }
 
 impl Settings {
@@ -74,6 +77,7 @@ impl Settings {
             facilities: Vec::new(),
             national_id_system: huren_http::ingest::DEFAULT_NATIONAL_ID_SYSTEM.into(),
             eqa: huren_core::qc::EqaPolicy::default(),
+            limits: huren_http::Limits::default(),
         }
     }
 }

@@ -81,6 +81,15 @@ enum Command {
         /// EQA: how old, in days, the latest event may be for recognition.
         #[arg(long, env = "HUREN_EQA_MAX_AGE_DAYS", default_value_t = 365)]
         eqa_max_age_days: u32,
+        /// The largest request body taken, in MiB (larger: 413 with an OperationOutcome).
+        #[arg(long, env = "HUREN_MAX_BODY_MB", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1024))]
+        max_body_mb: u32,
+        /// The most entries of one FHIR Bundle.
+        #[arg(long, env = "HUREN_MAX_BUNDLE_ENTRIES", default_value_t = 10_000)]
+        max_bundle_entries: usize,
+        /// The most data rows of one uploaded CSV file.
+        #[arg(long, env = "HUREN_MAX_CSV_ROWS", default_value_t = 200_000)]
+        max_csv_rows: usize,
     },
     /// Normalize a results file offline (HL7 v2, FHIR JSON or CSV, told by content): one
     /// Observation per line on stdout, problems and held results on stderr. Writes nothing.
@@ -297,8 +306,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eqa_pass_percent,
             eqa_unsuccessful: (unsatisfactory_limit, window),
             eqa_max_age_days,
+            max_body_mb,
+            max_bundle_entries,
+            max_csv_rows,
         } => {
             let mut settings = Settings::new(db.db);
+            settings.limits = huren_http::Limits {
+                max_body_bytes: max_body_mb as usize * 1024 * 1024,
+                max_bundle_entries,
+                max_csv_rows,
+            };
             settings.national_id_system = national_id_system;
             settings.eqa = huren_core::qc::EqaPolicy {
                 pass_percent: eqa_pass_percent,

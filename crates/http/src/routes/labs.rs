@@ -33,15 +33,6 @@ fn answer(report: QualityReport) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(report))
 }
 
-fn non_empty(body: &Bytes) -> Result<(), ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::Body(
-            "the body is empty; send the CSV file as text/csv".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// `POST /api/catalogue` (admin): adds or replaces recognition catalogue entries from a CSV
 /// file (`scope, national_code|loinc, validity_days, mark, strict_iqc`), all or nothing.
 pub async fn catalogue(
@@ -50,7 +41,7 @@ pub async fn catalogue(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     admin_only(&who, "change the recognition catalogue")?;
-    non_empty(&body)?;
+    super::csv_upload(&state, &body)?;
     let catalog = state.catalog();
     let store = state.store.clone();
     let report = blocking(move || Ok(import_catalogue(&*store, &catalog.registry, &body)?)).await?;
@@ -67,7 +58,7 @@ async fn import(
     let id = path_id(&path)?;
     may_send_quality(&who, &id)?;
     existing(&state, &id).await?;
-    non_empty(&body)?;
+    super::csv_upload(&state, &body)?;
     let catalog = state.catalog();
     let store = state.store.clone();
     let report: QualityReport = blocking(move || {

@@ -176,11 +176,7 @@ pub async fn import(
         actor: who.sub.clone(),
         now: now_millis(),
     };
-    if body.is_empty() {
-        return Err(ApiError::Body(
-            "the body is empty; send the CSV file as text/csv".into(),
-        ));
-    }
+    super::csv_upload(&state, &body)?;
     let catalog = state.catalog();
     let store = state.store.clone();
     let key = id.clone();

@@ -24,7 +24,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(1024 * 1024)
-            .error_handler(|e, _| ApiError::Body(format!("body is not valid: {e}")).into()),
+            .error_handler(|e, _| match e {
+                actix_web::error::JsonPayloadError::Overflow { .. }
+                | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
+                    ApiError::TooLarge(e.to_string()).into()
+                }
+                e => ApiError::Body(format!("body is not valid: {e}")).into(),
+            }),
     );
     cfg.route("/health", web::get().to(metadata::health))
         .route("/fhir/metadata", web::get().to(metadata::capability))
@@ -210,6 +216,21 @@ fn release_of<'a>(
 }
 
 /// A 422 naming every bad row of an import report.
+/// An uploaded CSV file that may be parsed: not empty, and with no more data rows than the
+/// server's limit (counted in one pass before any row is parsed for real; a file that cannot
+/// even be decoded is left for the parser to report).
+fn csv_upload(state: &AppState, body: &[u8]) -> Result<(), ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::Body(
+            "the body is empty; send the CSV file as text/csv".into(),
+        ));
+    }
+    match huren_csv::count_rows(body) {
+        Ok(rows) => state.limits.check_csv_rows(rows),
+        Err(_) => Ok(()),
+    }
+}
+
 fn rows_error(problems: &[crate::mapping_import::ProblemReport]) -> ApiError {
     ApiError::Rows(
         problems

@@ -234,6 +234,7 @@ pub async fn bundle(who: Principal, state: State, body: Bytes) -> Result<HttpRes
             patients: &patients,
         };
         let bundle = read_bundle(&text, &ctx).map_err(|p| rows_error(&p))?;
+        state2.limits.check_bundle_entries(bundle.entries.len())?;
         let transaction = bundle.kind == BundleKind::Transaction;
         if transaction {
             let errors: Vec<&Problem> = bundle
@@ -701,11 +702,7 @@ pub async fn import_csv(
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let hospital = sender(&who)?;
-    if body.is_empty() {
-        return Err(ApiError::Body(
-            "the body is empty; send the CSV file as text/csv".into(),
-        ));
-    }
+    super::csv_upload(&state, &body)?;
     let state2 = state.clone();
     let report = blocking(move || {
         let patients = state2.results.patients(&state2.urls, &hospital);
