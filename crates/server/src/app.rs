@@ -27,13 +27,41 @@ pub struct Application {
     refresh: Duration,
     /// Set when `serve` created a new development secret, so `main` can say how to mint tokens.
     pub created_secret: Option<std::path::PathBuf>,
+    /// The token keys, for reloading the JWKS file.
+    auth: web::Data<Authenticator>,
+}
+
+/// The token verifier `settings` ask for: the PEM public key and the JWKS file when given;
+/// HS256 with the secret when one is configured (`HUREN_JWT_SECRET`), or, when no public key
+/// is, with a development secret kept in the data directory (created on first start: its path
+/// is returned then).
+fn authenticator(
+    settings: &Settings,
+) -> anyhow::Result<(Authenticator, Option<std::path::PathBuf>)> {
+    let mut auth = Authenticator::new(settings.jwt_rules.clone());
+    if let Some(path) = &settings.jwt_public_key {
+        auth = auth.with_pem_file(path)?;
+    }
+    if let Some(path) = &settings.jwt_jwks {
+        auth = auth.with_jwks_file(path)?;
+    }
+    let asymmetric = settings.jwt_public_key.is_some() || settings.jwt_jwks.is_some();
+    let mut created = None;
+    if settings.jwt_secret.is_some() || !asymmetric {
+        let (secret, made) = jwt_secret(settings.jwt_secret.as_ref(), &settings.data_dir)?;
+        auth = auth.with_hs256(secret.expose().as_bytes());
+        created = made.then(|| settings.data_dir.join("jwt-secret"));
+    }
+    Ok((auth, created))
 }
 
 impl Application {
     /// Does everything up to accepting connections. Binding port 0 picks a free port; read it
     /// back with [`Application::addr`].
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let (secret, created) = jwt_secret(settings.jwt_secret.as_ref(), &settings.data_dir)?;
+        let (auth, created) = authenticator(&settings)?;
+        let auth = web::Data::new(auth);
+        let auth_data = auth.clone();
         let db = settings.db.clone();
         let seed = settings.seed;
         let facilities = facility_table(&settings)?;
@@ -75,7 +103,6 @@ impl Application {
             .with_results(results)
             .with_limits(settings.limits),
         );
-        let auth = web::Data::new(Authenticator::hs256(secret.expose().as_bytes()));
         let app_state = state.clone();
         let max_body = settings.limits.max_body_bytes;
         let mut server = HttpServer::new(move || {
@@ -126,7 +153,8 @@ impl Application {
             state,
             store,
             refresh: Duration::from_secs(settings.refresh_secs.max(1)),
-            created_secret: created.then(|| settings.data_dir.join("jwt-secret")),
+            created_secret: created,
+            auth: auth_data,
         })
     }
 
@@ -153,11 +181,12 @@ impl Application {
             store,
             refresh,
             mllp,
+            auth,
             ..
         } = self;
         let mllp = mllp
             .map(|(listener, _)| actix_web::rt::spawn(crate::mllp::serve(listener, state.clone())));
-        let watcher = actix_web::rt::spawn(watch_releases(state, store, refresh));
+        let watcher = actix_web::rt::spawn(watch_releases(state, store, refresh, auth));
         let result = server.await;
         watcher.abort();
         if let Some(m) = mllp {
@@ -208,14 +237,32 @@ async fn follow_releases(state: &web::Data<AppState>) {
     }
 }
 
-/// Polls the release list and rebuilds the catalog when it changed. The catalog is derived
+/// Polls the release list and rebuilds the catalog when it changed (and reloads the JWKS file
+/// when it changed). The catalog is derived
 /// data, so rebuilding it from the database is always correct, merely not free.
-async fn watch_releases(state: web::Data<AppState>, store: Store, every: Duration) {
+async fn watch_releases(
+    state: web::Data<AppState>,
+    store: Store,
+    every: Duration,
+    auth: web::Data<Authenticator>,
+) {
     // A release imported while no server ran: catch up once at start.
     follow_releases(&state).await;
     let mut interval = actix_web::rt::time::interval(every);
     loop {
         interval.tick().await;
+        // The identity provider may have rotated its keys.
+        if auth.has_jwks() {
+            let a = auth.clone();
+            match web::block(move || a.reload()).await {
+                Ok(Ok(true)) => tracing::info!("JWKS file changed; token keys reloaded"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "cannot reload the JWKS file; keeping the old keys")
+                }
+                Err(e) => tracing::error!(error = %e, "JWKS reload task failed"),
+            }
+        }
         let known = state.catalog().registry.releases().len();
         let store2 = store.clone();
         let latest = web::block(move || store2.releases()).await;

@@ -58,6 +58,13 @@ pub struct Settings {
     /// How much one request may carry (`--max-body-mb`, `--max-bundle-entries`,
     /// `--max-csv-rows`).
     pub limits: huren_http::Limits,
+    /// A PEM public key (RSA or P-256) tokens may be signed for (`HUREN_JWT_PUBLIC_KEY`).
+    pub jwt_public_key: Option<PathBuf>,
+    /// A JWKS file of the identity provider's keys, read again when it changes
+    /// (`HUREN_JWT_JWKS`).
+    pub jwt_jwks: Option<PathBuf>,
+    /// Clock skew, `iss` and `aud` checks of tokens.
+    pub jwt_rules: huren_http::auth::TokenRules,
 }
 
 impl Settings {
@@ -78,6 +85,9 @@ impl Settings {
             national_id_system: huren_http::ingest::DEFAULT_NATIONAL_ID_SYSTEM.into(),
             eqa: huren_core::qc::EqaPolicy::default(),
             limits: huren_http::Limits::default(),
+            jwt_public_key: None,
+            jwt_jwks: None,
+            jwt_rules: huren_http::auth::TokenRules::default(),
         }
     }
 }

@@ -34,6 +34,10 @@ struct DbArgs {
 }
 
 #[derive(Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process: boxing `serve`'s settings would save nothing"
+)]
 enum Command {
     /// Run the HTTP service (creates the schema and loads the seed on first start).
     Serve {
@@ -90,6 +94,23 @@ enum Command {
         /// The most data rows of one uploaded CSV file.
         #[arg(long, env = "HUREN_MAX_CSV_ROWS", default_value_t = 200_000)]
         max_csv_rows: usize,
+        /// Accept tokens signed by this PEM public key (RSA: RS256, P-256: ES256). With a public
+        /// key or a JWKS file, HS256 is accepted only when HUREN_JWT_SECRET is set.
+        #[arg(long, env = "HUREN_JWT_PUBLIC_KEY", value_name = "PEM")]
+        jwt_public_key: Option<PathBuf>,
+        /// Accept tokens signed by the keys of this JWKS file (by `kid`); the file is read again
+        /// when it changes, without a restart.
+        #[arg(long, env = "HUREN_JWT_JWKS", value_name = "FILE")]
+        jwt_jwks: Option<PathBuf>,
+        /// The `iss` every token must carry.
+        #[arg(long, env = "HUREN_JWT_ISSUER")]
+        jwt_issuer: Option<String>,
+        /// An `aud` every token must carry.
+        #[arg(long, env = "HUREN_JWT_AUDIENCE")]
+        jwt_audience: Option<String>,
+        /// Allowed clock skew for `exp` and `nbf`, in seconds.
+        #[arg(long, env = "HUREN_JWT_LEEWAY_SECS", default_value_t = 30)]
+        jwt_leeway_secs: u64,
     },
     /// Normalize a results file offline (HL7 v2, FHIR JSON or CSV, told by content): one
     /// Observation per line on stdout, problems and held results on stderr. Writes nothing.
@@ -309,8 +330,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_body_mb,
             max_bundle_entries,
             max_csv_rows,
+            jwt_public_key,
+            jwt_jwks,
+            jwt_issuer,
+            jwt_audience,
+            jwt_leeway_secs,
         } => {
             let mut settings = Settings::new(db.db);
+            settings.jwt_public_key = jwt_public_key;
+            settings.jwt_jwks = jwt_jwks;
+            settings.jwt_rules = huren_http::auth::TokenRules {
+                leeway_secs: jwt_leeway_secs,
+                issuer: jwt_issuer.filter(|s| !s.is_empty()),
+                audience: jwt_audience.filter(|s| !s.is_empty()),
+            };
             settings.limits = huren_http::Limits {
                 max_body_bytes: max_body_mb as usize * 1024 * 1024,
                 max_bundle_entries,

@@ -26,6 +26,7 @@ pub fn mint(
         hospital: hospital.map(str::to_owned),
         exp: now + ttl.as_secs(),
         iat: Some(now),
+        scope: None,
     };
     Ok(jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),

@@ -51,3 +51,65 @@ fn metadata_and_health_are_public() {
     assert_eq!(app.get_as("/fhir/metadata", None).status, 200);
     assert_eq!(app.get_as("/health", None).status, 200);
 }
+
+/// A token of the test identity provider: ES256, key `idp-ec-2026` of
+/// `crates/http/testdata/jwt/jwks.json`.
+fn idp_token(claims: serde_json::Value) -> String {
+    let private = std::fs::read(
+        huren_testkit::repo_root().join("crates/http/testdata/jwt/es256-private.pem"),
+    )
+    .unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("idp-ec-2026".into());
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ec_pem(&private).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn an_identity_providers_jwks_replaces_the_development_secret() {
+    let app = crate::helpers::spawn_app_with(TestDb::sqlite(), |s| {
+        s.jwt_secret = None;
+        s.jwt_jwks = Some(huren_testkit::repo_root().join("crates/http/testdata/jwt/jwks.json"));
+        s.jwt_rules = huren_http::auth::TokenRules {
+            leeway_secs: 30,
+            issuer: Some("https://idp.example.cn".into()),
+            audience: Some("huren".into()),
+        };
+    });
+    let now = jsonwebtoken::get_current_timestamp();
+    let good = idp_token(
+        serde_json::json!({"sub":"ops-1","role":"admin","exp":now+300,
+        "iss":"https://idp.example.cn","aud":"huren"}),
+    );
+    let a = app.get_as("/api/registry/releases", Some(&good));
+    assert_eq!(a.status, 200, "{:#}", a.body);
+    // The development secret is not accepted once an identity provider's keys are configured.
+    let hs = token("admin", None);
+    let diag = app
+        .get_as("/api/registry/releases", Some(&hs))
+        .outcome(401, "login");
+    assert!(diag.contains("no key"), "{diag}");
+    for (claims, reason) in [
+        (
+            serde_json::json!({"sub":"x","role":"admin","exp":now+300,"iss":"https://other.example","aud":"huren"}),
+            "issuer",
+        ),
+        (
+            serde_json::json!({"sub":"x","role":"admin","exp":now+300,"iss":"https://idp.example.cn","aud":"emr"}),
+            "audience",
+        ),
+        (
+            serde_json::json!({"sub":"x","role":"admin","exp":now+300,"nbf":now+3600,"iss":"https://idp.example.cn","aud":"huren"}),
+            "not valid yet",
+        ),
+    ] {
+        let diag = app
+            .get_as("/api/registry/releases", Some(&idp_token(claims)))
+            .outcome(401, "login");
+        assert!(diag.contains(reason), "{diag}");
+    }
+}
