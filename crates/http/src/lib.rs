@@ -19,5 +19,5 @@ mod state;
 
 pub use auth::{Authenticator, Principal, Role};
 pub use error::ApiError;
-pub use routes::configure;
+pub use routes::{ROUTES, RouteAccess, Rule, configure};
 pub use state::{AppState, Catalog, Limits};

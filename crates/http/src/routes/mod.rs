@@ -13,6 +13,7 @@ mod results;
 mod translate;
 mod validate;
 
+use crate::auth::Role;
 use crate::error::ApiError;
 use crate::state::{AppState, Catalog};
 use actix_web::{HttpResponse, web};
@@ -23,7 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // A JSON body that does not parse is a 400 with an OperationOutcome, like every error.
     cfg.app_data(
         web::JsonConfig::default()
-            .limit(1024 * 1024)
+            .limit(JSON_LIMIT)
             .error_handler(|e, _| match e {
                 actix_web::error::JsonPayloadError::Overflow { .. }
                 | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
@@ -32,113 +33,111 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 e => ApiError::Body(format!("body is not valid: {e}")).into(),
             }),
     );
-    cfg.route("/health", web::get().to(metadata::health))
-        .route("/fhir/metadata", web::get().to(metadata::capability))
-        .route("/fhir/CodeSystem/$lookup", web::get().to(lookup::lookup))
-        .route("/fhir/CodeSystem/$lookup", web::post().to(lookup::lookup))
-        .route(
-            "/fhir/CodeSystem/$validate-code",
-            web::get().to(validate::validate_code),
-        )
-        .route(
-            "/fhir/CodeSystem/$validate-code",
-            web::post().to(validate::validate_code),
-        )
-        .route("/fhir/ValueSet/$expand", web::get().to(expand::expand))
-        .route("/fhir/ValueSet/$expand", web::post().to(expand::expand))
-        .route(
-            "/fhir/ConceptMap/$translate",
-            web::get().to(translate::translate),
-        )
-        .route(
-            "/fhir/ConceptMap/$translate",
-            web::post().to(translate::translate),
-        )
-        .route("/fhir/ConceptMap/{id}", web::get().to(translate::read))
-        .route("/fhir", web::post().to(results::bundle))
-        .route("/fhir/Observation", web::post().to(results::create))
-        .route("/fhir/Observation", web::get().to(results::search))
-        .route("/fhir/Observation/{id}", web::get().to(results::read))
-        .route(
-            "/fhir/Observation/{id}/$recognition",
-            web::get().to(recognition::recognition),
-        )
-        .route(
-            "/fhir/Observation/{id}/$retest",
-            web::post().to(recognition::retest),
-        )
-        .route("/fhir/AuditEvent", web::get().to(recognition::audit_events))
-        .route(
-            "/api/labs/{id}/recognition",
-            web::get().to(recognition::lab_summary),
-        )
-        .route(
-            "/fhir/Observation/{id}/_history",
-            web::get().to(results::history),
-        )
-        .route(
-            "/fhir/Observation/{id}/_history/{vid}",
-            web::get().to(results::vread),
-        )
-        .route("/hl7v2", web::post().to(results::hl7v2))
-        .route("/api/results/import", web::post().to(results::import_csv))
-        .route("/api/catalogue", web::post().to(labs::catalogue))
-        .route("/api/labs/{id}/eqa", web::post().to(labs::eqa))
-        .route("/api/labs/{id}/iqc", web::post().to(labs::iqc))
-        .route("/api/labs/{id}/iqc/status", web::get().to(labs::iqc_status))
-        .route(
-            "/api/hospitals/{id}/unmapped",
-            web::get().to(results::unmapped),
-        )
-        .route("/fhir/CodeSystem", web::get().to(code_system::search))
-        .route("/fhir/CodeSystem/{id}", web::get().to(code_system::read))
-        .route("/api/registry/releases", web::get().to(registry::releases))
-        .route("/api/registry/diff", web::get().to(registry::diff))
-        .route("/api/registry/gaps", web::get().to(registry::gaps))
-        .route(
-            "/api/registry/candidates",
-            web::get().to(registry::candidates),
-        )
-        .route("/api/hospitals", web::get().to(hospitals::list))
-        .route("/api/hospitals", web::post().to(hospitals::upsert))
-        .route("/api/hospitals/{id}", web::get().to(hospitals::read))
-        .route(
-            "/api/hospitals/{id}/suggestions",
-            web::get().to(mappings::suggest),
-        )
-        .route(
-            "/api/hospitals/{id}/mappings",
-            web::get().to(mappings::list),
-        )
-        .route(
-            "/api/hospitals/{id}/mappings/import",
-            web::post().to(mappings::import),
-        )
-        .route(
-            "/api/hospitals/{id}/mappings/export",
-            web::get().to(mappings::export),
-        )
-        .route(
-            "/api/hospitals/{id}/mappings/approve",
-            web::post().to(mappings::bulk_approve),
-        )
-        .route(
-            "/api/hospitals/{id}/mappings/{code}",
-            web::get().to(mappings::read),
-        )
-        .route(
-            "/api/hospitals/{id}/mappings/{code}/history",
-            web::get().to(mappings::history),
-        )
-        .route(
-            "/api/hospitals/{id}/mappings/{code}/suggestions",
-            web::get().to(mappings::suggest_for_code),
-        )
-        .route(
-            "/api/hospitals/{id}/mappings/{code}/{action}",
-            web::post().to(mappings::act),
-        )
-        .default_service(web::to(not_found));
+    register(cfg);
+    cfg.default_service(web::to(not_found));
+}
+
+/// Who may call a route. Admins may call every route but the result inputs, which belong to a
+/// hospital's system; "the path's hospital" is the `{id}` of `/api/hospitals/{id}/…`,
+/// `/api/labs/{id}/…` and `/fhir/ConceptMap/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// No token needed.
+    Public,
+    /// Any valid token.
+    AnyRole,
+    /// Admins only.
+    Admin,
+    /// These roles, of any hospital, and admins.
+    Roles(&'static [Role]),
+    /// Admins, and every role of the path's hospital.
+    Hospital,
+    /// Admins, and this role of the path's hospital.
+    HospitalRole(Role),
+    /// A hospital's `system` token, for its own hospital (the token's): lab results in.
+    Sender,
+    /// One stored result: admins and clinicians of every hospital (mutual recognition), every
+    /// other role of the result's own hospital.
+    Result,
+    /// A search of results: every role, but only admins and clinicians see every hospital's
+    /// results; the others see their own hospital's.
+    ResultSearch,
+}
+
+/// One registered route and its rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteAccess {
+    /// `get` or `post`.
+    pub method: &'static str,
+    pub path: &'static str,
+    pub rule: Rule,
+}
+
+/// Registers the routes and lists them with their rules in [`ROUTES`], from one table, so that
+/// no route exists without a rule (`docs/security.md`; a test calls every route with every
+/// role).
+macro_rules! routes {
+    ($( $method:ident $path:literal => $handler:path, $rule:expr; )*) => {
+        /// Every route of the service and who may call it.
+        pub const ROUTES: &[RouteAccess] = &[
+            $( RouteAccess { method: stringify!($method), path: $path, rule: $rule }, )*
+        ];
+
+        fn register(cfg: &mut web::ServiceConfig) {
+            $( cfg.route($path, web::$method().to($handler)); )*
+        }
+    };
+}
+
+const CLINICIANS: &[Role] = &[Role::Clinician];
+
+routes! {
+    get "/health" => metadata::health, Rule::Public;
+    get "/fhir/metadata" => metadata::capability, Rule::Public;
+    get "/fhir/CodeSystem/$lookup" => lookup::lookup, Rule::AnyRole;
+    post "/fhir/CodeSystem/$lookup" => lookup::lookup, Rule::AnyRole;
+    get "/fhir/CodeSystem/$validate-code" => validate::validate_code, Rule::AnyRole;
+    post "/fhir/CodeSystem/$validate-code" => validate::validate_code, Rule::AnyRole;
+    get "/fhir/ValueSet/$expand" => expand::expand, Rule::AnyRole;
+    post "/fhir/ValueSet/$expand" => expand::expand, Rule::AnyRole;
+    get "/fhir/ConceptMap/$translate" => translate::translate, Rule::AnyRole;
+    post "/fhir/ConceptMap/$translate" => translate::translate, Rule::AnyRole;
+    get "/fhir/ConceptMap/{id}" => translate::read, Rule::Hospital;
+    post "/fhir" => results::bundle, Rule::Sender;
+    post "/fhir/Observation" => results::create, Rule::Sender;
+    get "/fhir/Observation" => results::search, Rule::ResultSearch;
+    get "/fhir/Observation/{id}" => results::read, Rule::Result;
+    get "/fhir/Observation/{id}/$recognition" => recognition::recognition, Rule::Result;
+    post "/fhir/Observation/{id}/$retest" => recognition::retest, Rule::Roles(CLINICIANS);
+    get "/fhir/AuditEvent" => recognition::audit_events, Rule::Admin;
+    get "/fhir/Observation/{id}/_history" => results::history, Rule::Result;
+    get "/fhir/Observation/{id}/_history/{vid}" => results::vread, Rule::Result;
+    post "/hl7v2" => results::hl7v2, Rule::Sender;
+    post "/api/results/import" => results::import_csv, Rule::Sender;
+    post "/api/catalogue" => labs::catalogue, Rule::Admin;
+    get "/api/labs/{id}/recognition" => recognition::lab_summary, Rule::Hospital;
+    post "/api/labs/{id}/eqa" => labs::eqa, Rule::HospitalRole(Role::Qc);
+    post "/api/labs/{id}/iqc" => labs::iqc, Rule::HospitalRole(Role::Qc);
+    get "/api/labs/{id}/iqc/status" => labs::iqc_status, Rule::Hospital;
+    get "/api/hospitals/{id}/unmapped" => results::unmapped, Rule::Hospital;
+    get "/fhir/CodeSystem" => code_system::search, Rule::AnyRole;
+    get "/fhir/CodeSystem/{id}" => code_system::read, Rule::AnyRole;
+    get "/api/registry/releases" => registry::releases, Rule::AnyRole;
+    get "/api/registry/diff" => registry::diff, Rule::AnyRole;
+    get "/api/registry/gaps" => registry::gaps, Rule::Admin;
+    get "/api/registry/candidates" => registry::candidates, Rule::Admin;
+    get "/api/hospitals" => hospitals::list, Rule::AnyRole;
+    post "/api/hospitals" => hospitals::upsert, Rule::Admin;
+    get "/api/hospitals/{id}" => hospitals::read, Rule::Hospital;
+    get "/api/hospitals/{id}/suggestions" => mappings::suggest, Rule::Hospital;
+    get "/api/hospitals/{id}/mappings" => mappings::list, Rule::Hospital;
+    post "/api/hospitals/{id}/mappings/import" => mappings::import, Rule::HospitalRole(Role::Curator);
+    get "/api/hospitals/{id}/mappings/export" => mappings::export, Rule::Hospital;
+    post "/api/hospitals/{id}/mappings/approve" => mappings::bulk_approve, Rule::HospitalRole(Role::Curator);
+    get "/api/hospitals/{id}/mappings/{code}" => mappings::read, Rule::Hospital;
+    get "/api/hospitals/{id}/mappings/{code}/history" => mappings::history, Rule::Hospital;
+    get "/api/hospitals/{id}/mappings/{code}/suggestions" => mappings::suggest_for_code, Rule::Hospital;
+    post "/api/hospitals/{id}/mappings/{code}/{action}" => mappings::act, Rule::HospitalRole(Role::Curator);
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -216,6 +215,21 @@ fn release_of<'a>(
 }
 
 /// A 422 naming every bad row of an import report.
+/// The largest JSON body of the `/api` endpoints (hospitals, review actions): 1 MiB.
+const JSON_LIMIT: usize = 1024 * 1024;
+
+/// A JSON body of an `/api` endpoint, read after the caller was authorized: over
+/// [`JSON_LIMIT`] a 413, not JSON of the expected shape a 400 saying why.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.len() > JSON_LIMIT {
+        return Err(ApiError::TooLarge(format!(
+            "the JSON body has {} bytes; this endpoint takes at most {JSON_LIMIT}",
+            body.len()
+        )));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::Body(format!("body is not valid: {e}")))
+}
+
 /// An uploaded CSV file that may be parsed: not empty, and with no more data rows than the
 /// server's limit (counted in one pass before any row is parsed for real; a file that cannot
 /// even be decoded is left for the parser to report).

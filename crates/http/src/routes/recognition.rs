@@ -130,6 +130,7 @@ pub async fn recognition(
     let rcv = receiver.clone();
     let decision = blocking(move || {
         let o = visible(st.store.observation(&key)?, &key)?;
+        super::results::may_read_results(&who, &o.hospital)?;
         let catalog = st.catalog();
         let mut assessor = Assessor::new(&*st.store, &catalog.registry, &st.results)?;
         let region = region_of(&mut assessor, &rcv)?;

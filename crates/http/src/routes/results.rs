@@ -328,6 +328,26 @@ fn sees_held(who: &Principal, hospital: &HospitalId) -> bool {
     who.role == Role::Admin || who.hospital.as_deref() == Some(hospital.as_str())
 }
 
+/// Whether `who` reads every hospital's results: admins, and clinicians (mutual recognition is
+/// reading another hospital's results). Everyone else reads their own hospital's only.
+pub(crate) fn reads_all_results(who: &Principal) -> bool {
+    matches!(who.role, Role::Admin | Role::Clinician)
+}
+
+/// A 403 unless `who` may read results of `hospital` (see [`reads_all_results`]).
+pub(crate) fn may_read_results(who: &Principal, hospital: &HospitalId) -> Result<(), ApiError> {
+    if reads_all_results(who) || who.hospital.as_deref() == Some(hospital.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "{} `{}` may read its own hospital's results only, not `{hospital}`'s; clinicians \
+             and admins read every hospital's",
+            who.role.as_str(),
+            who.sub
+        )))
+    }
+}
+
 /// `GET /fhir/Observation/{id}`.
 pub async fn read(
     who: Principal,
@@ -341,6 +361,7 @@ pub async fn read(
     let o = found
         .filter(|o| o.held.is_empty() || sees_held(&who, &o.hospital))
         .ok_or_else(|| ApiError::NotFound(format!("no Observation `{id}`")))?;
+    may_read_results(&who, &o.hospital)?;
     Ok(HttpResponse::Ok()
         .content_type(huren_fhir::FHIR_JSON)
         .insert_header((header::ETAG, format!("W/\"{}\"", o.version)))
@@ -412,6 +433,7 @@ async fn versions(
     let versions = blocking(move || Ok(store.observation_versions(&key)?)).await?;
     match versions.first() {
         Some(current) if current.held.is_empty() || sees_held(who, &current.hospital) => {
+            may_read_results(who, &current.hospital)?;
             Ok(versions)
         }
         _ => Err(ApiError::NotFound(format!("no Observation `{id}`"))),
@@ -438,7 +460,8 @@ const MAX_JUDGED: usize = 2000;
 /// `GET /fhir/Observation?subject:identifier=SYSTEM|VALUE&code=[system|]code&date=ge…&date=le…
 /// &_count=N`: a `searchset` Bundle, newest first, with a `next` link while there are more.
 /// `code` matches national, LOINC and local codes alike (a system narrows it). Visible results
-/// only; clinicians see every hospital's, which is the point of mutual recognition.
+/// only; clinicians and admins see every hospital's, which is the point of mutual recognition;
+/// every other role its own hospital's.
 ///
 /// `recognizable=true` (or `false`) keeps the patient's results that the caller's hospital may
 /// (or may not) recognize now (or at `at`); an admin names the hospital with `receiver`. It
@@ -539,8 +562,20 @@ pub async fn search(
             None
         }
     };
+    let scope = if reads_all_results(&who) {
+        None
+    } else {
+        let own = who.hospital.as_deref().ok_or_else(|| {
+            ApiError::Forbidden(format!(
+                "{} `{}` has no `hospital` claim, so no results to read",
+                who.role.as_str(),
+                who.sub
+            ))
+        })?;
+        Some(HospitalId::parse(own).map_err(|e| ApiError::Forbidden(e.0))?)
+    };
     let query = ObservationQuery {
-        hospital: None,
+        hospital: scope,
         subject,
         codes,
         effective_from: from,

@@ -279,3 +279,16 @@ impl TestApp {
         entries
     }
 }
+
+impl TestApp {
+    /// POST without an `Authorization` header.
+    pub fn post_unauthenticated(&self, path: &str, content_type: &str, body: &[u8]) -> Answer {
+        let resp = self
+            .agent
+            .post(&self.url(path))
+            .header("Content-Type", content_type)
+            .send(body)
+            .unwrap();
+        Self::answer(resp)
+    }
+}

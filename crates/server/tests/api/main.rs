@@ -1,6 +1,7 @@
 //! The integration test binary: spawns the real service on port 0 (SQLite always, PostgreSQL
 //! when `HUREN_TEST_PG_URL` is set) and talks HTTP to it.
 
+mod access;
 mod auth;
 mod bad_input;
 mod beyond_registry;
