@@ -464,6 +464,57 @@ pub fn move_loinc_mappings(
     Ok(writes.len())
 }
 
+/// The hospital a sender's own name for a laboratory stands for: the facility table
+/// (`--mllp-facility`), or a hospital id.
+fn named_hospital(
+    store: &dyn Storage,
+    config: &ResultsConfig,
+    name: &str,
+) -> Result<Option<HospitalId>, PortError> {
+    let name = name.trim();
+    if let Some(h) = config.facilities.get(name) {
+        return Ok(Some(h.clone()));
+    }
+    match HospitalId::parse(name) {
+        Ok(id) => Ok(store.hospital(&id)?.map(|h| h.id)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Why `results` may not be taken from `hospital`'s token: a result whose performing
+/// laboratory (OBX-23, `Observation.performer`, the CSV's `lab_id`) is known as another
+/// hospital. `None` when they may; a laboratory name huren does not know is no objection.
+///
+/// # Errors
+///
+/// A storage failure.
+pub fn foreign_origin(
+    state: &AppState,
+    hospital: &HospitalId,
+    results: &[LabResult],
+) -> Result<Option<String>, PortError> {
+    let mut checked: Vec<&str> = Vec::new();
+    for r in results {
+        let Some(performer) = r.performer.as_deref().map(str::trim) else {
+            continue;
+        };
+        if performer.is_empty() || checked.contains(&performer) {
+            continue;
+        }
+        checked.push(performer);
+        if let Some(other) = named_hospital(&*state.store, &state.results, performer)?
+            && &other != hospital
+        {
+            return Ok(Some(format!(
+                "{}: the performing laboratory `{performer}` is hospital `{other}`; a token of \
+                 `{hospital}` sends its own hospital's results only",
+                r.source
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// One HL7 v2 ORU^R01 message of `hospital` (bytes as received) → the ACK to send back.
 ///
 /// A message the parser refuses (no OBX, a malformed segment) is answered `AE`/`AR` with its
@@ -494,6 +545,37 @@ pub fn hl7v2_message(state: &AppState, hospital: &HospitalId, bytes: &[u8]) -> S
         default_offset_minutes: state.results.default_offset_minutes,
     };
     let (results, mut errors) = huren_hl7v2::lab_results(&message, &options);
+    // The message must come from the token's own hospital: MSH-4 and every OBX-23.
+    let refuse = |text: String| {
+        let error = Hl7Error::Application {
+            at: None,
+            code: ErrorCode::UnknownKeyIdentifier,
+            severity: V2Severity::Error,
+            text,
+        };
+        huren_hl7v2::ack(&message.header, AckCode::Reject, &[error], &control_id, now)
+    };
+    let facility = &message.header.sending_facility;
+    for name in [&facility.namespace_id, &facility.universal_id] {
+        if name.trim().is_empty() {
+            continue;
+        }
+        match named_hospital(&*state.store, &state.results, name) {
+            Ok(Some(other)) if &other != hospital => {
+                return refuse(format!(
+                    "MSH-4 sending facility `{name}` is hospital `{other}`; this token sends \
+                     for `{hospital}` only; nothing was stored"
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "checking MSH-4 failed"),
+        }
+    }
+    match foreign_origin(state, hospital, &results) {
+        Ok(Some(why)) => return refuse(format!("{why}; nothing was stored")),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "checking the performing laboratories failed"),
+    }
     let sources: Vec<String> = results.iter().map(|r| r.source.clone()).collect();
     match ingest(state, hospital, results, now_millis()) {
         Ok(written) => {

@@ -52,6 +52,19 @@ fn sender(who: &Principal) -> Result<HospitalId, ApiError> {
     HospitalId::parse(hospital).map_err(|e| ApiError::Forbidden(e.0))
 }
 
+/// A 403 when a result names another hospital as its performing laboratory
+/// ([`crate::ingest::foreign_origin`]); nothing is written then.
+fn same_origin(
+    state: &crate::AppState,
+    hospital: &HospitalId,
+    results: &[LabResult],
+) -> Result<(), ApiError> {
+    match crate::ingest::foreign_origin(state, hospital, results)? {
+        Some(why) => Err(ApiError::Forbidden(format!("{why}; nothing was written"))),
+        None => Ok(()),
+    }
+}
+
 /// An `OperationOutcome` issue from a normalization issue.
 fn norm_issue(i: &huren_core::normalize::Issue, location: &str) -> Issue {
     Issue {
@@ -161,6 +174,7 @@ pub async fn create(who: Principal, state: State, body: Bytes) -> Result<HttpRes
         };
         let (result, warnings) = read_observation(&text, &ctx, "Observation")
             .map_err(|problems| rows_error(&problems))?;
+        same_origin(&state2, &hospital, std::slice::from_ref(&result))?;
         let mut written = ingest(&state2, &hospital, vec![result], now_millis())?;
         Ok((written.remove(0), warnings))
     })
@@ -253,6 +267,7 @@ pub async fn bundle(who: Principal, state: State, body: Bytes) -> Result<HttpRes
             .iter()
             .filter_map(|e| e.outcome.lab_result().cloned())
             .collect();
+        same_origin(&state2, &hospital, &results)?;
         let mut written = ingest(&state2, &hospital, results, now_millis())?.into_iter();
         let mut entries = Vec::with_capacity(bundle.entries.len());
         for e in &bundle.entries {
@@ -759,6 +774,7 @@ pub async fn import_csv(
         })?;
         let rows = results.len();
         let lines: Vec<String> = results.iter().map(|r| r.source.clone()).collect();
+        same_origin(&state2, &hospital, &results)?;
         let written = ingest(&state2, &hospital, results, now_millis())?;
         Ok(report_json(rows, &lines, &written))
     })

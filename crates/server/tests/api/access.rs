@@ -191,3 +191,72 @@ fn the_security_document_lists_every_route_with_its_rule() {
         missing.join("\n")
     );
 }
+
+#[test]
+fn a_hospitals_system_cannot_send_results_as_another_hospital() {
+    let app = crate::helpers::spawn_app_with(TestDb::sqlite(), |s| {
+        s.facilities = vec![(
+            "HOSP-B-LIS".into(),
+            huren_core::HospitalId::parse("hosp-b").unwrap(),
+        )];
+    });
+    app.create_example_hospitals();
+    let lis = token("system", Some("hosp-a"));
+    let v2 = |msh4: &str, obx23: &str| {
+        [
+            format!("MSH|^~\\&|LIS|{msh4}|HUREN|HUREN|20261120093000+0800||ORU^R01^ORU_R01|O-{msh4}-{obx23}|P|2.5.1"),
+            "PID|1||MRN-1^^^HOSPA^MR||王^伟||19800101|M".to_owned(),
+            "OBR|1|ORD1^HIS|LAB1^LIS|CHEM^生化^L|||202611200745+0800".to_owned(),
+            format!("OBX|1|NM|2823-3^Potassium^LN||4.1|mmol/L|3.5-5.3||||F|||202611200812+0800|||||||||{obx23}"),
+        ]
+        .join("\r")
+    };
+    let send = |message: String| {
+        let a = app.post_as(
+            "/hl7v2",
+            &lis,
+            "x-application/hl7-v2+er7",
+            message.as_bytes(),
+        );
+        assert_eq!(a.status, 200);
+        a.body.as_str().unwrap().to_owned()
+    };
+    // MSH-4 naming hospital B (by id, or through the facility table), or OBX-23 naming it.
+    for (msh4, obx23) in [("hosp-b", ""), ("HOSP-B-LIS", ""), ("HOSP-A-LIS", "hosp-b")] {
+        let ack = send(v2(msh4, obx23));
+        assert!(ack.contains("\rMSA|AR|"), "{msh4} {obx23}: {ack}");
+        assert!(ack.contains("hosp-b"), "{ack}");
+    }
+    let admin = token("admin", None);
+    assert!(
+        app.observations("code=http://loinc.org%7C2823-3", &admin)
+            .is_empty()
+    );
+    // Its own name, or a laboratory huren does not know, is fine.
+    for (msh4, obx23) in [("hosp-a", "hosp-a"), ("HOSP-A-LIS", "LAB01")] {
+        let ack = send(v2(msh4, obx23));
+        assert!(ack.contains("\rMSA|AA|"), "{msh4} {obx23}: {ack}");
+    }
+    // FHIR and CSV: the performer, the lab id.
+    let observation = r#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2951-2"}]},"subject":{"identifier":{"system":"urn:test","value":"P9"}},"effectiveDateTime":"2026-11-20T08:00:00+08:00","performer":[{"identifier":{"value":"hosp-b"}}],"valueQuantity":{"value":140,"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}"#;
+    let diag = app
+        .post_as(
+            "/fhir/Observation",
+            &lis,
+            "application/fhir+json",
+            observation.as_bytes(),
+        )
+        .outcome(403, "forbidden");
+    assert!(
+        diag.contains("hosp-b") && diag.contains("nothing was written"),
+        "{diag}"
+    );
+    let csv = "result_id,patient_id,local_code,local_name,value,unit,collected_at,lab_id\n\
+        R1,P1,K,钾,4.1,mmol/L,2026-11-20 08:00,hosp-b\n";
+    app.post_as("/api/results/import", &lis, "text/csv", csv.as_bytes())
+        .outcome(403, "forbidden");
+    assert!(
+        app.observations("code=http://loinc.org%7C2951-2", &admin)
+            .is_empty()
+    );
+}
