@@ -12,14 +12,13 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use huren::registry_ops::{ImportOutcome, import_codes, load_catalog};
-use huren::{Application, Settings};
 use huren_core::concept::Language;
 use huren_core::{CodeSystem, Concept};
 use huren_fhir::{LookupInput, Urls};
 use huren_http::Catalog;
 use huren_store::Store;
 use huren_testkit::loinc_table::{loinc_csv, loinc_num};
-use huren_testkit::{TEST_SECRET, token};
+use huren_testkit::token;
 
 const ROWS: usize = 100_000;
 
@@ -54,20 +53,7 @@ fn fixture() -> Fixture {
     }
     let catalog = load_catalog(&store).unwrap();
 
-    let mut settings = Settings::new(db);
-    settings.addr = "127.0.0.1:0".into();
-    settings.jwt_secret = Some(huren::config::Secret::new(TEST_SECRET));
-    settings.data_dir = dir.path().to_path_buf();
-    settings.workers = Some(1);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(settings).await.unwrap();
-            tx.send(app.addr()).unwrap();
-            app.run().await.unwrap();
-        })
-    });
-    let addr = rx.recv().unwrap();
+    let addr = huren_benches::ingest_fixture::serve(&db, dir.path(), 1);
     Fixture {
         catalog,
         addr,

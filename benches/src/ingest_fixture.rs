@@ -1,6 +1,7 @@
 //! The lab-result ingest fixture shared by the `results` and `soak` benches: a SQLite database
 //! with the seed and hospital A's example mapping table (approved), the real server on it, and
-//! Bundles of new Observations in hospital A's local codes and units.
+//! Bundles of new Observations in hospital A's local codes and units. [`serve`] also starts the
+//! server of the `registry` bench.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -94,11 +95,21 @@ pub fn fixture() -> Fixture {
     .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 
+    Fixture {
+        addr: serve(&db, dir.path(), 2),
+        store,
+        _dir: dir,
+    }
+}
+
+/// Starts the real server on `db` in this process (on its own thread and runtime), on a free
+/// loopback port with the test secret and `workers` workers; returns where it listens.
+pub fn serve(db: &str, data_dir: &std::path::Path, workers: usize) -> std::net::SocketAddr {
     let mut settings = Settings::new(db);
     settings.addr = "127.0.0.1:0".into();
     settings.jwt_secret = Some(huren::config::Secret::new(TEST_SECRET));
-    settings.data_dir = dir.path().to_path_buf();
-    settings.workers = Some(2);
+    settings.data_dir = data_dir.to_path_buf();
+    settings.workers = Some(workers);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -107,11 +118,7 @@ pub fn fixture() -> Fixture {
             app.run().await.unwrap();
         })
     });
-    Fixture {
-        addr: rx.recv().unwrap(),
-        store,
-        _dir: dir,
-    }
+    rx.recv().unwrap()
 }
 
 /// An HTTP client that reads error statuses as answers.
