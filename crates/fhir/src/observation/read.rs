@@ -141,6 +141,35 @@ pub fn read_observation_with_patients(
     observation_from(json, &o, "Observation", ctx, source, &subjects)
 }
 
+/// The longest one text (string) of a resource may be: a test name, a text result or a comment
+/// fits in far less; a megabyte in one field is a mistake or an attack, refused with where it is.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// The first string of a resource longer than [`MAX_TEXT_BYTES`], with its path
+/// (`Observation.code.text`) and length. Resources shorter than the limit are not looked into.
+fn too_long_string(text: &str, loc: &str) -> Option<(String, usize)> {
+    fn walk(v: &serde_json::Value, path: &str) -> Option<(String, usize)> {
+        match v {
+            serde_json::Value::String(s) if s.len() > MAX_TEXT_BYTES => {
+                Some((path.to_owned(), s.len()))
+            }
+            serde_json::Value::Object(m) => {
+                m.iter().find_map(|(k, v)| walk(v, &format!("{path}.{k}")))
+            }
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+            _ => None,
+        }
+    }
+    if text.len() <= MAX_TEXT_BYTES {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    walk(&value, loc)
+}
+
 /// One Patient → what huren keeps of it (identifiers, sex, birth date), with its warnings.
 ///
 /// An identifier with a `system` keeps it; one without gets the system that
@@ -266,6 +295,17 @@ pub(crate) fn observation_from(
     let mut s = Sink::default();
     if !resource_type_is(o, "Observation", loc, &mut s) {
         return Err(s.problems);
+    }
+    if let Some((path, len)) = too_long_string(text, loc) {
+        return Err(vec![Problem {
+            severity: Severity::Error,
+            code: IssueCode::TooLong,
+            location: path.clone(),
+            message: format!(
+                "{path} is {len} bytes long; one text of a lab result may be at most \
+                 {MAX_TEXT_BYTES} bytes"
+            ),
+        }]);
     }
     let at = |p: &str| format!("{loc}.{p}");
     let choices = classify(

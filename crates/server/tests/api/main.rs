@@ -5,6 +5,7 @@ mod access;
 mod auth;
 mod bad_input;
 mod beyond_registry;
+mod corpus;
 mod crash;
 mod golden;
 mod helpers;
