@@ -77,6 +77,68 @@ pub struct Principal {
     pub scopes: Vec<String>,
 }
 
+/// What a request does with a FHIR resource type, for SMART scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Principal {
+    /// Whether the token's scopes allow `access` to `resource` (`Observation`). A token without
+    /// scopes is decided by its role alone. Scopes are SMART's: `{patient|user|system}/
+    /// {Resource|*}.{read|write|*}` (v1) or `….{c,r,u,d,s}` letters (v2: `rs` reads, `cu`
+    /// writes).
+    pub fn scope_allows(&self, resource: &str, access: Access) -> bool {
+        if self.scopes.is_empty() {
+            return true;
+        }
+        self.scopes.iter().any(|scope| {
+            let Some((_, rest)) = scope.split_once('/') else {
+                return false;
+            };
+            let Some((res, perms)) = rest.split_once('.') else {
+                return false;
+            };
+            if res != "*" && res != resource {
+                return false;
+            }
+            match (perms, access) {
+                ("*", _) | ("read", Access::Read) | ("write", Access::Write) => true,
+                (p, Access::Read) if is_v2(p) => p.contains('r') || p.contains('s'),
+                (p, Access::Write) if is_v2(p) => p.contains('c') || p.contains('u'),
+                _ => false,
+            }
+        })
+    }
+
+    /// A 403 unless the token's scopes allow `access` to `resource`.
+    pub fn require_scope(&self, resource: &str, access: Access) -> Result<(), ApiError> {
+        if self.scope_allows(resource, access) {
+            return Ok(());
+        }
+        let what = match access {
+            Access::Read => "read",
+            Access::Write => "write",
+        };
+        Err(ApiError::Forbidden(format!(
+            "the token's scopes ({}) do not allow it to {what} {resource} resources",
+            self.scopes.join(" ")
+        )))
+    }
+}
+
+/// SMART v2 permissions: a non-empty run of `c`, `r`, `u`, `d`, `s`, in that order.
+fn is_v2(p: &str) -> bool {
+    !p.is_empty()
+        && p.chars().all(|c| "cruds".contains(c))
+        && p.chars()
+            .map(|c| "cruds".find(c).unwrap_or(0))
+            .collect::<Vec<_>>()
+            .windows(2)
+            .all(|w| w[0] < w[1])
+}
+
 /// One verification key.
 #[derive(Clone)]
 pub struct Key {
@@ -627,6 +689,50 @@ mod tests {
             "invalid token",
         );
         check("not-a-jwt".into(), "malformed");
+    }
+
+    #[test]
+    fn smart_scopes_allow_what_they_name() {
+        let with = |scopes: &[&str]| Principal {
+            sub: "u".into(),
+            role: Role::System,
+            hospital: Some("hosp-a".into()),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let (r, w) = (Access::Read, Access::Write);
+        for (scopes, access, allowed) in [
+            (&[][..], w, true),
+            (&["system/Observation.write"][..], w, true),
+            (&["system/Observation.read"][..], w, false),
+            (&["system/Observation.read"][..], r, true),
+            (&["system/*.*"][..], w, true),
+            (&["user/Observation.*"][..], r, true),
+            (
+                &["system/Patient.read", "system/Patient.write"][..],
+                w,
+                false,
+            ),
+            (&["system/Observation.cu"][..], w, true),
+            (&["system/Observation.cu"][..], r, false),
+            (&["system/Observation.rs"][..], r, true),
+            (&["system/Observation.rs"][..], w, false),
+            (&["system/Observation.sr"][..], r, false),
+            (&["launch/patient"][..], r, false),
+            (&["openid", "fhirUser"][..], r, false),
+        ] {
+            assert_eq!(
+                with(scopes).scope_allows("Observation", access),
+                allowed,
+                "{scopes:?} {access:?}"
+            );
+        }
+        let err = with(&["system/Observation.read"])
+            .require_scope("Observation", w)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("do not allow it to write"),
+            "{err}"
+        );
     }
 
     #[test]

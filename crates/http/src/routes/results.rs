@@ -36,6 +36,7 @@ const MAX_PAGE: usize = 1000;
 /// The hospital a sending system speaks for: its token's `hospital` claim. Only systems (LIS,
 /// HIS) send results.
 fn sender(who: &Principal) -> Result<HospitalId, ApiError> {
+    who.require_scope("Observation", crate::auth::Access::Write)?;
     if who.role != Role::System {
         return Err(ApiError::Forbidden(format!(
             "{} `{}` may not send results; only a hospital's system may",
@@ -351,6 +352,7 @@ pub(crate) fn reads_all_results(who: &Principal) -> bool {
 
 /// A 403 unless `who` may read results of `hospital` (see [`reads_all_results`]).
 pub(crate) fn may_read_results(who: &Principal, hospital: &HospitalId) -> Result<(), ApiError> {
+    who.require_scope("Observation", crate::auth::Access::Read)?;
     if reads_all_results(who) || who.hospital.as_deref() == Some(hospital.as_str()) {
         Ok(())
     } else {
@@ -577,6 +579,7 @@ pub async fn search(
             None
         }
     };
+    who.require_scope("Observation", crate::auth::Access::Read)?;
     let scope = if reads_all_results(&who) {
         None
     } else {

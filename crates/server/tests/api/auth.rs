@@ -113,3 +113,55 @@ fn an_identity_providers_jwks_replaces_the_development_secret() {
         assert!(diag.contains(reason), "{diag}");
     }
 }
+
+/// An HS256 test token with SMART `scope`.
+fn scoped(role: &str, hospital: &str, scope: &str) -> String {
+    let now = jsonwebtoken::get_current_timestamp();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &serde_json::json!({"sub": format!("{role}-scoped"), "role": role, "hospital": hospital,
+            "exp": now + 300, "scope": scope}),
+        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[test]
+fn smart_scopes_narrow_what_a_token_may_do_with_results() {
+    let app = spawn_app(TestDb::sqlite());
+    app.create_example_hospitals();
+    let observation = r#"{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"2823-3"}]},"subject":{"identifier":{"system":"urn:huren:id:national-patient","value":"420106198001011234"}},"effectiveDateTime":"2026-11-20T08:00:00+08:00","valueQuantity":{"value":4.1,"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"}}"#;
+    let post = |bearer: &str| {
+        app.post_as(
+            "/fhir/Observation",
+            bearer,
+            "application/fhir+json",
+            observation.as_bytes(),
+        )
+    };
+    let diag =
+        post(&scoped("system", "hosp-a", "system/Observation.read")).outcome(403, "forbidden");
+    assert!(diag.contains("scopes"), "{diag}");
+    for scope in [
+        "system/Observation.write",
+        "system/*.*",
+        "system/Observation.cu",
+    ] {
+        let a = post(&scoped("system", "hosp-a", scope));
+        // Created the first time, the same content unchanged after.
+        assert!(matches!(a.status, 200 | 201), "{scope}: {:#}", a.body);
+    }
+    let read = |bearer: &str| {
+        app.get_as(
+            "/fhir/Observation?code=http://loinc.org%7C2823-3",
+            Some(bearer),
+        )
+    };
+    read(&scoped("clinician", "hosp-b", "user/Patient.read")).outcome(403, "forbidden");
+    assert_eq!(
+        read(&scoped("clinician", "hosp-b", "user/Observation.read")).status,
+        200
+    );
+    // No scope claim: the role decides.
+    assert_eq!(read(&token("clinician", Some("hosp-b"))).status, 200);
+}
