@@ -273,7 +273,8 @@ impl Authenticator {
     }
 
     /// Reads the JWKS file again if it changed since it was last read; returns whether the
-    /// keys changed. A file that cannot be read or parsed leaves the keys as they were.
+    /// keys changed. A file that cannot be read or parsed leaves the keys as they were (and is
+    /// reported once: it is read again when it changes).
     pub fn reload(&self) -> Result<bool, KeyError> {
         let Some(jwks) = &self.jwks else {
             return Ok(false);
@@ -286,9 +287,10 @@ impl Authenticator {
             if modified.is_some() && modified == file.modified {
                 return Ok(false);
             }
-            let (keys, modified) = read_jwks(&file.path)?;
-            file.keys = keys;
+            // A broken file is reported once, not again until it changes.
             file.modified = modified;
+            let (keys, _) = read_jwks(&file.path)?;
+            file.keys = keys;
         }
         self.publish();
         Ok(true)
@@ -654,6 +656,8 @@ mod tests {
             .unwrap();
         assert!(auth.reload().is_err());
         auth.verify(&ec).unwrap();
+        // Reported once: unchanged since, it is not read again.
+        assert!(!auth.reload().unwrap());
     }
 
     #[test]
