@@ -483,6 +483,14 @@ impl LabResult {
     pub fn local_code(&self) -> Option<&SentCode> {
         self.codes.iter().find(|c| c.origin == CodeOrigin::Local)
     }
+
+    /// The unit as sent, of a quantity or a range; empty for other values.
+    pub fn sent_unit(&self) -> &str {
+        match &self.value {
+            SentValue::Quantity { unit, .. } | SentValue::Range { unit, .. } => unit,
+            _ => "",
+        }
+    }
 }
 
 #[cfg(test)]

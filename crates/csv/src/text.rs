@@ -26,8 +26,8 @@ impl Decoded<'_> {
 
 /// How many data rows (records after the header) a CSV file has, in any encoding and with any
 /// delimiter [`decode`] reads; quoted fields may hold line breaks. One pass without keeping
-/// the rows: what a server checks against its limit before it parses a file for real. A
-/// record the reader cannot read still counts: the real parse reports it.
+/// the rows: what a server checks against its limit before it parses a file for real. The
+/// count stops at a record the reader cannot read (counted): the real parse reports it.
 pub fn count_rows(bytes: &[u8]) -> Result<usize, CsvError> {
     let decoded = decode(bytes)?;
     let mut reader = decoded.reader();
@@ -37,7 +37,7 @@ pub fn count_rows(bytes: &[u8]) -> Result<usize, CsvError> {
         match reader.read_byte_record(&mut record) {
             Ok(true) => rows += 1,
             Ok(false) => return Ok(rows),
-            Err(_) => rows += 1,
+            Err(_) => return Ok(rows + 1),
         }
     }
 }

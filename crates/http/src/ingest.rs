@@ -13,7 +13,7 @@ use huren_core::ports::{PortError, Storage};
 use huren_core::qc::EqaPolicy;
 use huren_core::recognition::{AllowableErrors, Recorded, without_national_code};
 use huren_core::reference::ReferenceIntervals;
-use huren_core::result::{LabResult, PatientIdPolicy, SentValue};
+use huren_core::result::{LabResult, PatientIdPolicy};
 use huren_core::{HospitalId, Mapping, normalize::NormalizeOptions};
 use huren_fhir::Urls;
 use huren_fhir::observation::{EmitContext, observation_json};
@@ -205,10 +205,7 @@ fn build(
         hospital: hospital.clone(),
         local_code: c.code.clone(),
         local_name: c.display.clone(),
-        unit: match &n.result.value {
-            SentValue::Quantity { unit, .. } => unit.clone(),
-            _ => String::new(),
-        },
+        unit: n.result.sent_unit().to_owned(),
         at: now,
     });
     let stored = StoredObservation {

@@ -169,7 +169,7 @@ pub async fn upsert(
 ) -> Result<HttpResponse, ApiError> {
     // Who first: a caller who may not create hospitals learns nothing from the body's checks.
     admin_only(&who, "create or update hospitals")?;
-    let hospital = super::json_body::<HospitalJson>(&body)?.into_hospital()?;
+    let hospital = super::json_body::<HospitalJson>(&body, "valid")?.into_hospital()?;
     let store = state.store.clone();
     let h = hospital.clone();
     let created = blocking(move || Ok(store.upsert_hospital(&h)?)).await?;

@@ -328,7 +328,7 @@ fn review_body(body: &Bytes) -> Result<ReviewBody, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ReviewBody::default());
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::Body(format!("body is not a review: {e}")))
+    super::json_body(body, "a review")
 }
 
 /// The target a `propose` names: (national code, LOINC code of a LOINC-only target).
@@ -532,8 +532,7 @@ pub async fn bulk_approve(
     let id = path_id(&path)?;
     may_curate(&who, &id)?;
     existing(&state, &id).await?;
-    let body: BulkBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::Body(format!("body is not a bulk approval: {e}")))?;
+    let body: BulkBody = super::json_body(&body, "a bulk approval")?;
     let store = state.store.clone();
     let key = id.clone();
     let all = blocking(move || Ok(store.mappings(&key)?)).await?;

@@ -8,7 +8,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use huren_core::CodeSystem;
 use huren_core::concept::ReleaseDiff;
-use huren_core::result::{LabResult, SentValue};
+use huren_core::result::LabResult;
 
 pub async fn releases(_who: Principal, state: State) -> HttpResponse {
     let catalog = state.catalog();
@@ -86,9 +86,7 @@ pub async fn gaps(who: Principal, state: State) -> Result<HttpResponse, ApiError
                 if let Some(c) = r.codes.iter().find(|c| c.code.trim() == o.loinc) {
                     g.display = c.display.clone();
                 }
-                if let SentValue::Quantity { unit, .. } | SentValue::Range { unit, .. } = &r.value {
-                    g.unit = unit.clone();
-                }
+                g.unit = r.sent_unit().to_owned();
             }
         }
     }
@@ -190,11 +188,7 @@ pub async fn candidates(
                         .find(|d| !d.is_empty())
                 })
                 .unwrap_or_default();
-            let unit = match &r.value {
-                SentValue::Quantity { unit, .. } | SentValue::Range { unit, .. } => unit.clone(),
-                _ => String::new(),
-            };
-            (name, unit)
+            (name, r.sent_unit().to_owned())
         });
         sightings.push(Sighting {
             loinc: o.loinc,
