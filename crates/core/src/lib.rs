@@ -6,9 +6,11 @@
 //! Architecture invariant: this crate does no IO, no async, no HTTP and no SQL. Everything
 //! here is a pure function or a plain value, so every rule can be unit-tested in isolation.
 
+pub mod audit;
 pub mod candidates;
 pub mod code;
 pub mod concept;
+pub mod integrity;
 pub mod loinc_name;
 pub mod mapping;
 pub mod mapping_rules;

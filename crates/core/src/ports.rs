@@ -1,8 +1,10 @@
 //! Ports: the traits through which the outer crates store and search the registry.
 //! `huren-store` implements [`RegistryStore`]; `huren-search` implements [`ConceptSearch`].
 
+use crate::audit::{AuditContext, AuditQuery, AuditRecord};
 use crate::code::CodeSystem;
 use crate::concept::{Concept, Release};
+use crate::integrity::ChainReport;
 use crate::mapping::{Hospital, HospitalId, Mapping, MappingChange};
 use crate::observation::{
     ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
@@ -238,14 +240,29 @@ pub trait QualityStore: Send + Sync {
     ) -> Result<Vec<Retest>, PortError>;
 }
 
+/// The audit trail and the hash chains (`crate::audit`, `crate::integrity`).
+pub trait AuditStore: Send + Sync {
+    /// The same storage, with every write it makes recorded in the audit trail as done in
+    /// `context`, in the write's own transaction.
+    fn acting_as(&self, context: AuditContext) -> std::sync::Arc<dyn Storage>;
+    /// Appends events that are not writes (reads of patient results, refused requests), in
+    /// one transaction.
+    fn record_audit(&self, records: &[AuditRecord]) -> Result<(), PortError>;
+    /// Events matching `query`, newest first.
+    fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, PortError>;
+    /// Recomputes the chain of one hospital, or of every hospital, and reports the first
+    /// broken link of each.
+    fn verify_chains(&self, hospital: Option<&HospitalId>) -> Result<Vec<ChainReport>, PortError>;
+}
+
 /// Everything the service stores, behind one object: the ports together.
 pub trait Storage:
-    RegistryStore + HospitalStore + MappingStore + ObservationStore + QualityStore
+    RegistryStore + HospitalStore + MappingStore + ObservationStore + QualityStore + AuditStore
 {
 }
 
-impl<T: RegistryStore + HospitalStore + MappingStore + ObservationStore + QualityStore> Storage
-    for T
+impl<T: RegistryStore + HospitalStore + MappingStore + ObservationStore + QualityStore + AuditStore>
+    Storage for T
 {
 }
 

@@ -18,6 +18,7 @@
 //! locations, no silently dropped `value[x]`), then through fhir-model's typed parse to check
 //! everything else.
 
+pub mod audit;
 mod capability;
 mod error;
 pub mod observation;

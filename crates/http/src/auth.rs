@@ -446,7 +446,12 @@ impl FromRequest for Principal {
     type Future = Ready<Result<Principal, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let who = authenticate(req);
+        if let Ok(p) = &who {
+            // For the audit trail's record of this request.
+            actix_web::HttpMessage::extensions_mut(req).insert(p.clone());
+        }
+        ready(who)
     }
 }
 

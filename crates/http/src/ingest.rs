@@ -262,15 +262,17 @@ pub fn write(store: &dyn Storage, prepared: Vec<Prepared>) -> Result<Vec<Written
         .collect())
 }
 
-/// Normalizes and writes `results` of `hospital`.
+/// Normalizes and writes `results` of `hospital` through `store` (the state's store acting as
+/// the sender, so the write is audited as theirs).
 pub fn ingest(
     state: &AppState,
+    store: &dyn Storage,
     hospital: &HospitalId,
     results: Vec<LabResult>,
     now: i64,
 ) -> Result<Vec<Written>, PortError> {
     let prepared = prepare_with(state, hospital, results, now)?;
-    write(&*state.store, prepared)
+    write(store, prepared)
 }
 
 /// [`prepare`] with the state's store, current catalog, URLs and settings.
@@ -297,6 +299,7 @@ fn prepare_with(
 /// Returns how many were released.
 pub fn release_held(
     state: &AppState,
+    store: &dyn Storage,
     hospital: &HospitalId,
     local_codes: &[String],
     now: i64,
@@ -321,7 +324,7 @@ pub fn release_held(
         .collect();
     let n = released.len();
     if n > 0 {
-        write(&*state.store, released)?;
+        write(store, released)?;
     }
     Ok(n)
 }
@@ -519,7 +522,12 @@ pub fn foreign_origin(
 /// (OBX-11 without a FHIR status) is an ERR (`AE`) and the other results are stored; held
 /// results and normalization warnings are ERR warnings in an `AA`. A storage failure answers
 /// `AE` with error 207 and stores nothing, so the sender retries.
-pub fn hl7v2_message(state: &AppState, hospital: &HospitalId, bytes: &[u8]) -> String {
+pub fn hl7v2_message(
+    state: &AppState,
+    store: &dyn Storage,
+    hospital: &HospitalId,
+    bytes: &[u8],
+) -> String {
     use huren_hl7v2::{AckCode, ErrorCode, Hl7Error, Severity as V2Severity};
     let now = time::OffsetDateTime::now_utc();
     let control_id = format!("HUREN{}", now.unix_timestamp_nanos() / 1_000_000);
@@ -574,7 +582,7 @@ pub fn hl7v2_message(state: &AppState, hospital: &HospitalId, bytes: &[u8]) -> S
         Err(e) => tracing::error!(error = %e, "checking the performing laboratories failed"),
     }
     let sources: Vec<String> = results.iter().map(|r| r.source.clone()).collect();
-    match ingest(state, hospital, results, now_millis()) {
+    match ingest(state, store, hospital, results, now_millis()) {
         Ok(written) => {
             for (w, source) in written.iter().zip(&sources) {
                 if let Some(hold) = &w.prepared.hold {
@@ -635,7 +643,7 @@ pub fn facility_hospital(config: &ResultsConfig, bytes: &[u8]) -> Option<Hospita
 /// unmapped queue whose mapping is now approved (see [`release_held`]). Returns how many
 /// results became visible. A failure is logged and reported as 0: the mapping change itself
 /// stands, and the next change retries.
-pub fn release_queue(state: &AppState, hospital: &HospitalId) -> usize {
+pub fn release_queue(state: &AppState, store: &dyn Storage, hospital: &HospitalId) -> usize {
     let attempt = || -> Result<usize, PortError> {
         let codes: Vec<String> = state
             .store
@@ -643,7 +651,7 @@ pub fn release_queue(state: &AppState, hospital: &HospitalId) -> usize {
             .into_iter()
             .map(|u| u.local_code)
             .collect();
-        release_held(state, hospital, &codes, now_millis())
+        release_held(state, store, hospital, &codes, now_millis())
     };
     match attempt() {
         Ok(n) => {

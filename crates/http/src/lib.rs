@@ -7,6 +7,7 @@
 //! - Status codes are chosen in `error.rs` only.
 //! - Every route but `/fhir/metadata` and `/health` requires a valid bearer token.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod ingest;

@@ -108,6 +108,10 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(huren_http::error::fhir_errors())
+                // Outermost: records the answer as the client gets it.
+                .wrap(actix_web::middleware::from_fn(
+                    huren_http::audit::audit_trail,
+                ))
                 .app_data(app_state.clone())
                 .app_data(auth.clone())
                 .app_data(web::PayloadConfig::new(max_body))
@@ -116,9 +120,13 @@ impl Application {
         if let Some(w) = settings.workers {
             server = server.workers(w);
         }
-        let server = server
-            .bind(&settings.addr)
-            .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let server = match &settings.tls {
+            Some((cert, key)) => {
+                server.bind_rustls_0_23(&settings.addr, crate::tls::server_config(cert, key)?)
+            }
+            None => server.bind(&settings.addr),
+        }
+        .with_context(|| format!("cannot listen on {}", settings.addr))?;
         let addr = *server
             .addrs()
             .first()

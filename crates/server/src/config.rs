@@ -65,6 +65,9 @@ pub struct Settings {
     pub jwt_jwks: Option<PathBuf>,
     /// Clock skew, `iss` and `aud` checks of tokens.
     pub jwt_rules: huren_http::auth::TokenRules,
+    /// Serve HTTPS with this PEM certificate chain and private key (`--tls-cert`,
+    /// `--tls-key`); plain HTTP when `None`.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Settings {
@@ -88,6 +91,7 @@ impl Settings {
             jwt_public_key: None,
             jwt_jwks: None,
             jwt_rules: huren_http::auth::TokenRules::default(),
+            tls: None,
         }
     }
 }

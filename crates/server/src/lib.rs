@@ -10,6 +10,7 @@ pub mod mllp;
 pub mod normalize;
 pub mod registry_ops;
 pub mod seed;
+pub mod tls;
 pub mod token;
 
 pub use app::Application;

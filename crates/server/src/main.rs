@@ -108,6 +108,12 @@ enum Command {
         /// An `aud` every token must carry.
         #[arg(long, env = "HUREN_JWT_AUDIENCE")]
         jwt_audience: Option<String>,
+        /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+        #[arg(long, env = "HUREN_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, env = "HUREN_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Allowed clock skew for `exp` and `nbf`, in seconds.
         #[arg(long, env = "HUREN_JWT_LEEWAY_SECS", default_value_t = 30)]
         jwt_leeway_secs: u64,
@@ -126,6 +132,19 @@ enum Command {
         /// Base of canonical URLs.
         #[arg(long, env = "HUREN_CANONICAL_BASE", default_value = huren::config::DEFAULT_CANONICAL_BASE)]
         canonical_base: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Recompute the tamper-evident hash chains of stored results and mapping changes, and
+    /// report the first broken link of each hospital.
+    ///
+    /// Exit status 0 when every chain is intact, 1 when one is broken, 2 for other errors.
+    /// Each line gives a hospital, its links and its head hash: keep the heads somewhere the
+    /// database's administrators cannot write, and compare them next time.
+    Verify {
+        /// Only this hospital.
+        #[arg(long)]
+        hospital: Option<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -290,7 +309,61 @@ fn main() -> ExitCode {
 fn open(db: &DbArgs) -> anyhow::Result<Store> {
     let store = Store::connect(&db.db).with_context(|| format!("opening {}", db.db))?;
     store.migrate()?;
-    Ok(store)
+    // What the command line writes is audited as done by the operating-system user.
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let request: String = std::env::args().collect::<Vec<_>>().join(" ");
+    Ok(store.acting_as(huren_core::audit::AuditContext {
+        actor: huren_core::audit::Actor {
+            sub: format!("cli:{user}"),
+            role: "cli".into(),
+            hospital: None,
+            address: None,
+        },
+        request: request.chars().take(2048).collect(),
+    }))
+}
+
+/// `huren verify`.
+fn verify(hospital: Option<&str>, db: &DbArgs) -> anyhow::Result<ExitCode> {
+    let store = open(db)?;
+    let hospital = hospital
+        .map(|h| {
+            huren_core::HospitalId::parse(h).map_err(|e| anyhow::anyhow!("--hospital: {}", e.0))
+        })
+        .transpose()?;
+    let reports = store.verify_chains(hospital.as_ref())?;
+    let mut broken = 0;
+    for r in &reports {
+        match &r.broken {
+            None => println!(
+                "{:<24} intact  {:>9} links  head {}",
+                r.hospital, r.links, r.head
+            ),
+            Some(b) => {
+                broken += 1;
+                println!(
+                    "{:<24} BROKEN  at link {}{}: {}",
+                    r.hospital,
+                    b.seq,
+                    if b.item.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", b.item)
+                    },
+                    b.problem
+                );
+            }
+        }
+    }
+    if broken > 0 {
+        eprintln!("{broken} of {} chain(s) broken", reports.len());
+        Ok(ExitCode::from(1))
+    } else {
+        eprintln!("{} chain(s) intact", reports.len());
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 /// `LIMIT/WINDOW` of `--eqa-unsuccessful`: 1 ≤ LIMIT ≤ WINDOW.
@@ -335,8 +408,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jwt_issuer,
             jwt_audience,
             jwt_leeway_secs,
+            tls_cert,
+            tls_key,
         } => {
             let mut settings = Settings::new(db.db);
+            settings.tls = tls_cert.zip(tls_key);
             settings.jwt_public_key = jwt_public_key;
             settings.jwt_jwks = jwt_jwks;
             settings.jwt_rules = huren_http::auth::TokenRules {
@@ -378,6 +454,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(2)
             }),
         ),
+        Command::Verify { hospital, db } => verify(hospital.as_deref(), &db),
         Command::Migrate { db } => {
             let store = Store::connect(&db.db)?;
             let n = store.migrate()?;

@@ -46,6 +46,7 @@
 
 use actix_web::rt::net::{TcpListener, TcpStream};
 use actix_web::web;
+use huren_core::audit::{Actor, AuditContext};
 use huren_hl7v2::mllp::{Decoder, frame};
 use huren_hl7v2::{
     AckCode, Charset, ErrorCode, Hl7Error, Location, MessageHeader, Severity, ack, decode, encode,
@@ -210,7 +211,20 @@ async fn message_reply(state: &web::Data<AppState>, message: Vec<u8>, peer: Sock
         (Some(header), Some(hospital)) => {
             let state = state.clone();
             let h = hospital.clone();
-            match web::block(move || huren_http::ingest::hl7v2_message(&state, &h, &message)).await
+            // Audited as the facility's connection: MLLP carries no token.
+            let store = state.store.acting_as(AuditContext {
+                actor: Actor {
+                    sub: format!("mllp:{facility}"),
+                    role: "system".into(),
+                    hospital: Some(hospital.clone()),
+                    address: Some(peer.ip().to_string()),
+                },
+                request: format!("MLLP {peer}"),
+            });
+            match web::block(move || {
+                huren_http::ingest::hl7v2_message(&state, &*store, &h, &message)
+            })
+            .await
             {
                 Ok(ack) => ack,
                 Err(e) => {

@@ -97,9 +97,9 @@ const PG_UPSERT_MAPPINGS: &str = "\
 
 const PG_INSERT_HISTORY: &str = "\
     INSERT INTO mapping_history (hospital_id, local_code, \"at\", \"by\", action, from_status, \
-        to_status, from_target, to_target, comment) \
+        to_status, from_target, to_target, comment, chain_seq) \
     SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], \
-        $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])";
+        $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[])";
 
 /// One column of `rows` as a vector, to bind as a PostgreSQL array.
 fn column<'r, R, T>(rows: &'r [R], field: impl Fn(&'r R) -> T) -> Vec<T> {
@@ -149,6 +149,7 @@ impl BulkWrite for PgConnection {
                 .bind::<Array<Text>, _>(column(rows, |r| r.from_target))
                 .bind::<Array<Text>, _>(column(rows, |r| r.to_target))
                 .bind::<Array<Text>, _>(column(rows, |r| r.comment))
+                .bind::<Array<Nullable<BigInt>>, _>(column(rows, |r| r.chain_seq))
                 .execute(self)?;
         }
         Ok(())

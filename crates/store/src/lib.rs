@@ -15,6 +15,8 @@
 //! so the binary needs no system library at build or run time.
 
 mod bulk;
+mod integrity;
+mod ledger;
 mod rows;
 mod schema;
 
@@ -24,17 +26,21 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::upsert::excluded;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use huren_core::audit::{AuditAction, AuditContext};
+use huren_core::integrity::{LinkKind, change_digest, mapping_digest};
 use huren_core::mapping::MappingChange;
 use huren_core::observation::{
     ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
 };
 use huren_core::ports::{HospitalStore, MappingStore, ObservationStore, PortError, RegistryStore};
 use huren_core::{CodeSystem, Concept, Hospital, HospitalId, Mapping, MappingStatus, Release};
+use ledger::{Ledger, NewAudit};
 use rows::{
     ConceptRow, HistoryRow, HospitalRow, MappingRow, NewHistory, NewHospital, NewMapping,
     NewRelease, ReleaseRow,
 };
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -150,10 +156,12 @@ enum Pools {
     Pg(Pool<ConnectionManager<PgConnection>>),
 }
 
-/// A connection pool to one database, SQLite or PostgreSQL.
+/// A connection pool to one database, SQLite or PostgreSQL, and who its writes are recorded
+/// as done by ([`Store::acting_as`]).
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    context: Arc<AuditContext>,
 }
 
 impl std::fmt::Debug for Store {
@@ -230,7 +238,19 @@ impl Store {
                 Pools::Pg(pool)
             }
         };
-        Ok(Store { pools })
+        Ok(Store {
+            pools,
+            context: Arc::new(AuditContext::service()),
+        })
+    }
+
+    /// The same database, with every write recorded in the audit trail as done in `context`
+    /// (in the write's own transaction). A new store is the service itself (`huren`).
+    pub fn acting_as(&self, context: AuditContext) -> Store {
+        Store {
+            pools: self.pools.clone(),
+            context: Arc::new(context),
+        }
     }
 
     /// `sqlite` or `postgres`.
@@ -244,7 +264,19 @@ impl Store {
     /// Applies pending migrations and returns how many ran. On PostgreSQL an advisory lock
     /// makes concurrent starts safe: one node migrates, the others wait and then find nothing
     /// to do.
+    ///
+    /// Rows stored before the hash chains existed are chained once, right after the migration
+    /// that added them (trust on first use: what was in the database then is taken as it was).
     pub fn migrate(&self) -> Result<usize, StoreError> {
+        let applied = self.migrate_schema()?;
+        let chained = self.backfill_chains()?;
+        if chained > 0 {
+            eprintln!("huren: chained {chained} stored result versions and mapping changes");
+        }
+        Ok(applied)
+    }
+
+    fn migrate_schema(&self) -> Result<usize, StoreError> {
         let mig =
             |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
         match &self.pools {
@@ -327,6 +359,13 @@ impl Store {
                     .values(chunk)
                     .execute(conn)?;
             }
+            let mut audit = self.record("release", AuditAction::Create);
+            audit.entities = vec![format!("Release/{system}/{label}")];
+            audit.description = format!(
+                "release `{label}` of {system} from {source}: {} concepts",
+                concepts.len()
+            );
+            conn.insert_audit(&NewAudit::new(&audit))?;
             Ok::<_, StoreError>(
                 row.into_release()
                     .ok_or_else(|| "unknown system".to_owned()),
@@ -386,6 +425,15 @@ impl Store {
                     ))
                     .execute(conn)?;
             }
+            let action = if created {
+                AuditAction::Create
+            } else {
+                AuditAction::Update
+            };
+            let mut audit = self.record("hospital", action);
+            audit.entities = vec![format!("Hospital/{}", hospital.id.as_str())];
+            audit.site = Some(hospital.id.clone());
+            conn.insert_audit(&NewAudit::new(&audit))?;
             Ok::<_, StoreError>(created)
         }))
     }
@@ -417,6 +465,10 @@ impl Store {
                     ))
                     .execute(conn)?;
             }
+            let mut audit = self.record("hospital", AuditAction::Update);
+            audit.entities = rows.iter().map(|h| format!("Hospital/{}", h.id)).collect();
+            audit.description = format!("{} hospitals created or updated", rows.len());
+            conn.insert_audit(&NewAudit::new(&audit))?;
             Ok::<_, StoreError>(())
         }))
     }
@@ -493,16 +545,73 @@ impl Store {
         writes: &[Mapping],
         history: &[MappingChange],
     ) -> Result<(), StoreError> {
-        let writes: Vec<NewMapping> = last_per_key(writes, |w| {
+        let writes: Vec<&Mapping> = last_per_key(writes, |w| {
             (w.hospital.as_str(), w.term.local_code.as_str())
-        })
-        .into_iter()
-        .map(NewMapping::new)
-        .collect();
-        let history: Vec<NewHistory> = history.iter().map(NewHistory::new).collect();
+        });
+        // Each change is a link of its hospital's chain, with the mapping as written after it.
+        let after: HashMap<(&str, &str), &Mapping> = writes
+            .iter()
+            .map(|w| ((w.hospital.as_str(), w.term.local_code.as_str()), *w))
+            .collect();
+        let mut by_hospital: BTreeMap<&str, Vec<&MappingChange>> = BTreeMap::new();
+        for c in history {
+            by_hospital.entry(c.hospital.as_str()).or_default().push(c);
+        }
+        let pending: Vec<(&str, Vec<ledger::Pending>)> = by_hospital
+            .iter()
+            .map(|(h, changes)| {
+                let items = changes
+                    .iter()
+                    .map(|c| {
+                        let state = after
+                            .get(&(c.hospital.as_str(), c.local_code.as_str()))
+                            .map_or([0; 32], |m| mapping_digest(m));
+                        (LinkKind::Mapping, None, change_digest(c), state)
+                    })
+                    .collect();
+                (*h, items)
+            })
+            .collect();
+        let mut audit = self.record(
+            "mappings",
+            if history.iter().all(|c| c.from_status.is_none()) && !history.is_empty() {
+                AuditAction::Create
+            } else {
+                AuditAction::Update
+            },
+        );
+        let mut actions: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in history {
+            *actions.entry(c.action.as_str()).or_default() += 1;
+        }
+        audit.description = actions
+            .iter()
+            .map(|(a, n)| format!("{a}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        audit.entities = writes
+            .iter()
+            .map(|w| format!("Mapping/{}/{}", w.hospital.as_str(), w.term.local_code))
+            .collect();
+        if by_hospital.len() == 1 {
+            audit.site = writes.first().map(|w| w.hospital.clone());
+        }
+        let audit = NewAudit::new(&audit);
+        let rows: Vec<NewMapping> = writes.iter().map(|w| NewMapping::new(w)).collect();
         with_conn!(self, |conn| conn.transaction(|conn| {
-            conn.upsert_mappings(&writes)?;
-            conn.insert_history(&history)?;
+            conn.upsert_mappings(&rows)?;
+            let mut history_rows: Vec<NewHistory> = Vec::with_capacity(history.len());
+            for (hospital, items) in pending {
+                let links = conn.extend_chain(hospital, items)?;
+                history_rows.extend(
+                    by_hospital[hospital]
+                        .iter()
+                        .zip(&links)
+                        .map(|(c, l)| NewHistory::new(c, l.seq)),
+                );
+            }
+            conn.insert_history(&history_rows)?;
+            conn.insert_audit(&audit)?;
             Ok::<_, StoreError>(())
         }))
     }
@@ -632,6 +741,30 @@ impl HospitalStore for Store {
 
     fn hospital(&self, id: &HospitalId) -> Result<Option<Hospital>, PortError> {
         Ok(self.hospital_impl(id)?)
+    }
+}
+
+impl huren_core::ports::AuditStore for Store {
+    fn acting_as(&self, context: AuditContext) -> Arc<dyn huren_core::ports::Storage> {
+        Arc::new(Store::acting_as(self, context))
+    }
+
+    fn record_audit(&self, records: &[huren_core::audit::AuditRecord]) -> Result<(), PortError> {
+        Ok(self.record_audit_impl(records)?)
+    }
+
+    fn audit_events(
+        &self,
+        query: &huren_core::audit::AuditQuery,
+    ) -> Result<Vec<huren_core::audit::AuditRecord>, PortError> {
+        Ok(self.audit_events_impl(query)?)
+    }
+
+    fn verify_chains(
+        &self,
+        hospital: Option<&HospitalId>,
+    ) -> Result<Vec<huren_core::integrity::ChainReport>, PortError> {
+        Ok(Store::verify_chains(self, hospital)?)
     }
 }
 

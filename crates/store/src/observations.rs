@@ -1,20 +1,23 @@
 //! Observations, their history, the subjects they are searched by, and the unmapped queue.
 
+use crate::ledger::{Ledger, NewAudit, Pending};
 use crate::schema::{observation_history, observation_subjects, observations, unmapped_codes};
 use crate::{Pools, Store, StoreError, now_millis, rows_per_statement};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use huren_core::HospitalId;
+use huren_core::audit::AuditAction;
+use huren_core::integrity::{LinkKind, observation_digest, observation_item};
 use huren_core::observation::{
     CodeColumn, ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
     decide,
 };
 use huren_core::result::{Identifier, ResultStatus};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
 #[diesel(table_name = observations, treat_none_as_default_value = false)]
-struct ObservationRow {
+pub(crate) struct ObservationRow {
     id: String,
     hospital_id: String,
     identity: String,
@@ -53,7 +56,7 @@ impl ObservationRow {
         }
     }
 
-    fn into_stored(self, subjects: Vec<Identifier>) -> Option<StoredObservation> {
+    pub(crate) fn into_stored(self, subjects: Vec<Identifier>) -> Option<StoredObservation> {
         Some(StoredObservation {
             id: self.id,
             hospital: HospitalId::parse(&self.hospital_id).ok()?,
@@ -76,14 +79,31 @@ impl ObservationRow {
 
 #[derive(Queryable, Selectable, Insertable, Debug)]
 #[diesel(table_name = observation_history, treat_none_as_default_value = false)]
-struct HistoryRow {
-    observation_id: String,
+pub(crate) struct HistoryRow {
+    pub(crate) observation_id: String,
     version_id: i64,
     status: String,
     held: String,
     resource: String,
     source: String,
     updated_at: i64,
+    recognition: String,
+}
+
+impl HistoryRow {
+    /// The stored version this row is, of the result whose current version is `current`.
+    pub(crate) fn into_version(self, current: &StoredObservation) -> Option<StoredObservation> {
+        Some(StoredObservation {
+            version: self.version_id,
+            status: ResultStatus::parse(&self.status)?,
+            held: self.held,
+            resource: self.resource,
+            source: self.source,
+            updated_at: self.updated_at,
+            recognition: self.recognition,
+            ..current.clone()
+        })
+    }
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug)]
@@ -167,6 +187,10 @@ struct Plan {
     subjects: Vec<SubjectRow>,
     unmapped: Vec<UnmappedRow>,
     outcomes: Vec<(WriteOutcome, i64)>,
+    /// The links of the versions written, by hospital (in id order).
+    links: BTreeMap<String, Vec<Pending>>,
+    /// The audit record of the batch.
+    audit: Option<NewAudit>,
 }
 
 fn plan(
@@ -198,6 +222,7 @@ fn plan(
                         resource: stored.resource.clone(),
                         source: stored.source.clone(),
                         updated_at: stored.updated_at,
+                        recognition: stored.recognition.clone(),
                     });
                 }
                 stored.version + 1
@@ -246,6 +271,15 @@ fn plan(
         if existed.get(&id) == Some(&true) {
             plan.replaced.push(id.clone());
         }
+        plan.links
+            .entry(o.hospital.as_str().to_owned())
+            .or_default()
+            .push((
+                LinkKind::Observation,
+                Some(observation_item(&o.id, o.version)),
+                observation_digest(o),
+                [0; 32],
+            ));
         plan.upserts.push(ObservationRow::new(o));
         plan.subjects.extend(o.subjects.iter().map(|s| SubjectRow {
             observation_id: id.clone(),
@@ -275,7 +309,7 @@ macro_rules! write_plan {
             diesel::delete(s::observation_subjects.filter(s::observation_id.eq_any(ids)))
                 .execute($conn)?;
         }
-        for rows in plan.history.chunks(rows_per_statement(7)) {
+        for rows in plan.history.chunks(rows_per_statement(8)) {
             diesel::insert_into(h::observation_history)
                 .values(rows)
                 .execute($conn)?;
@@ -296,6 +330,7 @@ macro_rules! write_plan {
                     o::resource.eq(excluded(o::resource)),
                     o::source.eq(excluded(o::source)),
                     o::updated_at.eq(excluded(o::updated_at)),
+                    o::recognition.eq(excluded(o::recognition)),
                 ))
                 .execute($conn)?;
         }
@@ -317,11 +352,64 @@ macro_rules! write_plan {
                 ))
                 .execute($conn)?;
         }
+        if let Some(audit) = &plan.audit {
+            $conn.insert_audit(audit)?;
+        }
+        // Last: the head stays locked only from here to the commit.
+        for (hospital, items) in plan.links {
+            $conn.extend_chain(&hospital, items)?;
+        }
         Ok::<_, StoreError>(())
     }};
 }
 
 impl Store {
+    /// The audit record of a written batch: what was created and updated, for which
+    /// patients.
+    fn batch_audit(
+        &self,
+        batch: &[(StoredObservation, Option<UnmappedSighting>)],
+        outcomes: &[(WriteOutcome, i64)],
+    ) -> NewAudit {
+        let count = |w: WriteOutcome| outcomes.iter().filter(|(o, _)| *o == w).count();
+        let created = count(WriteOutcome::Created);
+        let mut audit = self.record(
+            "results",
+            if created > 0 {
+                AuditAction::Create
+            } else {
+                AuditAction::Update
+            },
+        );
+        audit.description = format!(
+            "{} results: {created} created, {} updated, {} unchanged, {} older than stored",
+            batch.len(),
+            count(WriteOutcome::Updated),
+            count(WriteOutcome::Unchanged),
+            count(WriteOutcome::Stale)
+        );
+        let mut patients = BTreeSet::new();
+        let mut hospitals = BTreeSet::new();
+        for ((o, _), (outcome, version)) in batch.iter().zip(outcomes) {
+            audit.entities.push(match outcome {
+                WriteOutcome::Created | WriteOutcome::Updated => observation_item(&o.id, *version),
+                _ => format!("Observation/{}", o.id),
+            });
+            hospitals.insert(&o.hospital);
+            patients.extend(
+                o.subjects
+                    .iter()
+                    .map(|s| format!("{}|{}", s.system, s.value)),
+            );
+        }
+        audit.entities.dedup();
+        if hospitals.len() == 1 {
+            audit.site = hospitals.pop_first().cloned();
+        }
+        audit.patients = patients.into_iter().collect();
+        NewAudit::new(&audit)
+    }
+
     pub(crate) fn write_observations_impl(
         &self,
         batch: &[(StoredObservation, Option<UnmappedSighting>)],
@@ -337,7 +425,8 @@ impl Store {
                 // made on what no one else can change before it is written.
                 conn.immediate_transaction(|conn| {
                     let stored = load_by_ids!(conn, ids);
-                    let plan = plan(batch, stored, now);
+                    let mut plan = plan(batch, stored, now);
+                    plan.audit = Some(self.batch_audit(batch, &plan.outcomes));
                     let outcomes = plan.outcomes.clone();
                     write_plan!(conn, plan)?;
                     Ok(outcomes)
@@ -348,7 +437,8 @@ impl Store {
                 conn.transaction(|conn| {
                     // Row locks: another node writing the same results waits for this batch.
                     let stored = load_by_ids!(conn, ids, for_update);
-                    let plan = plan(batch, stored, now);
+                    let mut plan = plan(batch, stored, now);
+                    plan.audit = Some(self.batch_audit(batch, &plan.outcomes));
                     let outcomes = plan.outcomes.clone();
                     write_plan!(conn, plan)?;
                     Ok(outcomes)
@@ -380,22 +470,10 @@ impl Store {
             .select(HistoryRow::as_select())
             .load(conn)?);
         let mut versions = vec![current.clone()];
-        for row in rows {
-            let Some(status) = ResultStatus::parse(&row.status) else {
-                continue;
-            };
-            versions.push(StoredObservation {
-                version: row.version_id,
-                status,
-                held: row.held,
-                resource: row.resource,
-                source: row.source,
-                updated_at: row.updated_at,
-                // Only the current version's recognition facts are kept.
-                recognition: String::new(),
-                ..current.clone()
-            });
-        }
+        versions.extend(
+            rows.into_iter()
+                .filter_map(|row| row.into_version(&current)),
+        );
         Ok(versions)
     }
 

@@ -1,11 +1,13 @@
 //! Laboratory quality data (EQA events, IQC control observations) and the recognition
 //! catalogue: core's [`QualityStore`] port.
 
+use crate::ledger::{Ledger, NewAudit};
 use crate::schema::{catalogue, eqa_events, iqc_observations, retests};
 use crate::{Pools, Store, StoreError, port_error, rows_per_statement};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use huren_core::HospitalId;
+use huren_core::audit::AuditAction;
 use huren_core::ports::{PortError, QualityStore};
 use huren_core::qc::{ControlObservation, EqaEvent};
 use huren_core::recognition::{CatalogueEntry, Retest, RetestReason, Scope};
@@ -123,6 +125,18 @@ impl Store {
                 passed: ev.passed,
             })
             .collect();
+        let audit = self.quality_audit(
+            "eqa",
+            hospital,
+            events.iter().map(|(c, e)| {
+                format!(
+                    "EqaEvent/{}/{c}/{}/{}",
+                    hospital.as_str(),
+                    e.program,
+                    e.event
+                )
+            }),
+        );
         with_conn!(self, |conn| conn.transaction(|conn| {
             for chunk in rows.chunks(rows_per_statement(8)) {
                 diesel::insert_into(e::eqa_events)
@@ -137,6 +151,7 @@ impl Store {
                     ))
                     .execute(conn)?;
             }
+            conn.insert_audit(&audit)?;
             Ok::<_, StoreError>(rows.len())
         }))
     }
@@ -192,6 +207,18 @@ impl Store {
                 target_sd: o.target_sd,
             })
             .collect();
+        let audit = self.quality_audit(
+            "iqc",
+            hospital,
+            observations.iter().map(|(c, o)| {
+                format!(
+                    "ControlObservation/{}/{c}/{}/{}",
+                    hospital.as_str(),
+                    o.run_at,
+                    o.level
+                )
+            }),
+        );
         with_conn!(self, |conn| conn.transaction(|conn| {
             for chunk in rows.chunks(rows_per_statement(7)) {
                 diesel::insert_into(q::iqc_observations)
@@ -210,6 +237,7 @@ impl Store {
                     ))
                     .execute(conn)?;
             }
+            conn.insert_audit(&audit)?;
             Ok::<_, StoreError>(rows.len())
         }))
     }
@@ -262,6 +290,13 @@ impl Store {
                 strict_iqc: e.strict_iqc,
             })
             .collect();
+        let mut audit = self.record("catalogue", AuditAction::Update);
+        audit.entities = entries
+            .iter()
+            .map(|e| format!("Catalogue/{}/{}", e.scope, e.national_code))
+            .collect();
+        audit.description = format!("{} catalogue entries added or replaced", entries.len());
+        let audit = NewAudit::new(&audit);
         with_conn!(self, |conn| conn.transaction(|conn| {
             for chunk in rows.chunks(rows_per_statement(5)) {
                 diesel::insert_into(c::catalogue)
@@ -275,6 +310,7 @@ impl Store {
                     ))
                     .execute(conn)?;
             }
+            conn.insert_audit(&audit)?;
             Ok::<_, StoreError>(rows.len())
         }))
     }
@@ -315,10 +351,39 @@ impl Store {
             recognizable: r.recognizable,
             recorded_at: r.recorded_at,
         };
-        with_conn!(self, |conn| Ok(diesel::insert_into(t::retests)
-            .values(&new)
-            .returning(t::id)
-            .get_result(conn)?))
+        let mut audit = self.record("retest", AuditAction::Create);
+        audit.entities = vec![format!("Observation/{}", r.observation_id)];
+        // Where the event happened: the clinician's hospital (the result's is `issuer`).
+        audit.site = Some(r.receiver.clone());
+        audit.purpose = Some((r.reason.as_str().to_owned(), r.text.clone()));
+        audit.description = format!(
+            "the result of {} was {}recognizable; the clinician ordered the test again",
+            r.issuer,
+            if r.recognizable { "" } else { "not " }
+        );
+        let audit = NewAudit::new(&audit);
+        with_conn!(self, |conn| conn.transaction(|conn| {
+            let id = diesel::insert_into(t::retests)
+                .values(&new)
+                .returning(t::id)
+                .get_result(conn)?;
+            conn.insert_audit(&audit)?;
+            Ok::<_, StoreError>(id)
+        }))
+    }
+
+    /// The audit record of a quality-data upload.
+    fn quality_audit(
+        &self,
+        kind: &str,
+        hospital: &HospitalId,
+        entities: impl Iterator<Item = String>,
+    ) -> NewAudit {
+        let mut audit = self.record(kind, AuditAction::Update);
+        audit.entities = entities.collect();
+        audit.site = Some(hospital.clone());
+        audit.description = format!("{} {kind} rows added or replaced", audit.entities.len());
+        NewAudit::new(&audit)
     }
 
     fn retests_impl(

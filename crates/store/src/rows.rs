@@ -345,7 +345,7 @@ impl<'a> NewMapping<'a> {
     }
 }
 
-#[derive(Queryable, Selectable, Debug)]
+#[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = mapping_history)]
 pub struct HistoryRow {
     pub hospital_id: String,
@@ -358,6 +358,8 @@ pub struct HistoryRow {
     pub from_target: String,
     pub to_target: String,
     pub comment: String,
+    /// The seq of the change's link in its hospital's chain (NULL only until the backfill).
+    pub chain_seq: Option<i64>,
 }
 
 impl HistoryRow {
@@ -392,13 +394,15 @@ pub struct NewHistory<'a> {
     pub from_target: &'a str,
     pub to_target: &'a str,
     pub comment: &'a str,
+    pub chain_seq: Option<i64>,
 }
 
 impl<'a> NewHistory<'a> {
     /// How many bind parameters one row takes.
-    pub const COLUMNS: usize = 10;
+    pub const COLUMNS: usize = 11;
 
-    pub fn new(c: &'a MappingChange) -> NewHistory<'a> {
+    /// The row of a change whose link has `chain_seq` in its hospital's chain.
+    pub fn new(c: &'a MappingChange, chain_seq: i64) -> NewHistory<'a> {
         NewHistory {
             hospital_id: c.hospital.as_str(),
             local_code: &c.local_code,
@@ -410,6 +414,7 @@ impl<'a> NewHistory<'a> {
             from_target: &c.from_target,
             to_target: &c.to_target,
             comment: &c.comment,
+            chain_seq: Some(chain_seq),
         }
     }
 }

@@ -90,6 +90,7 @@ diesel::table! {
         from_target -> Text,
         to_target -> Text,
         comment -> Text,
+        chain_seq -> Nullable<BigInt>,
     }
 }
 
@@ -129,6 +130,7 @@ diesel::table! {
         resource -> Text,
         source -> Text,
         updated_at -> BigInt,
+        recognition -> Text,
     }
 }
 
@@ -195,6 +197,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        recorded_at -> BigInt,
+        agent -> Text,
+        role -> Text,
+        agent_hospital -> Text,
+        address -> Text,
+        request -> Text,
+        kind -> Text,
+        action -> Text,
+        outcome -> Text,
+        description -> Text,
+        site -> Text,
+        patients -> Text,
+        entities -> Text,
+        purpose -> Text,
+        purpose_text -> Text,
+    }
+}
+
+diesel::table! {
+    chain_links (hospital_id, seq) {
+        hospital_id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        item -> Text,
+        digest -> Binary,
+        state -> Binary,
+        link -> Binary,
+    }
+}
+
+diesel::table! {
+    chain_heads (hospital_id) {
+        hospital_id -> Text,
+        seq -> BigInt,
+        link -> Binary,
+    }
+}
+
+diesel::table! {
+    chain_backfill (pending) {
+        pending -> Bool,
+    }
+}
+
 diesel::joinable!(mappings -> hospitals (hospital_id));
 diesel::joinable!(mapping_history -> hospitals (hospital_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -210,5 +259,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     eqa_events,
     iqc_observations,
     catalogue,
-    retests
+    retests,
+    audit_events,
+    chain_links,
+    chain_heads,
+    chain_backfill
 );

@@ -165,12 +165,13 @@ pub(crate) async fn existing(state: &State, id: &HospitalId) -> Result<Hospital,
 pub async fn upsert(
     who: Principal,
     state: State,
+    req: actix_web::HttpRequest,
     body: actix_web::web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     // Who first: a caller who may not create hospitals learns nothing from the body's checks.
     admin_only(&who, "create or update hospitals")?;
     let hospital = super::json_body::<HospitalJson>(&body, "valid")?.into_hospital()?;
-    let store = state.store.clone();
+    let store = state.store_as(&who, &req);
     let h = hospital.clone();
     let created = blocking(move || Ok(store.upsert_hospital(&h)?)).await?;
     let json = HospitalJson::from(&hospital);

@@ -38,12 +38,13 @@ fn answer(report: QualityReport) -> Result<HttpResponse, ApiError> {
 pub async fn catalogue(
     who: Principal,
     state: State,
+    req: HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     admin_only(&who, "change the recognition catalogue")?;
     super::csv_upload(&state, &body)?;
     let catalog = state.catalog();
-    let store = state.store.clone();
+    let store = state.store_as(&who, &req);
     let report = blocking(move || Ok(import_catalogue(&*store, &catalog.registry, &body)?)).await?;
     answer(report)
 }
@@ -52,6 +53,7 @@ async fn import(
     who: Principal,
     state: State,
     path: Path<String>,
+    req: HttpRequest,
     body: Bytes,
     kind: QualityKind,
 ) -> Result<HttpResponse, ApiError> {
@@ -60,7 +62,7 @@ async fn import(
     existing(&state, &id).await?;
     super::csv_upload(&state, &body)?;
     let catalog = state.catalog();
-    let store = state.store.clone();
+    let store = state.store_as(&who, &req);
     let report: QualityReport = blocking(move || {
         Ok(import_quality(
             &*store,
@@ -79,9 +81,10 @@ pub async fn eqa(
     who: Principal,
     state: State,
     path: Path<String>,
+    req: HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    import(who, state, path, body, QualityKind::Eqa).await
+    import(who, state, path, req, body, QualityKind::Eqa).await
 }
 
 /// `POST /api/labs/{hospital}/iqc`: IQC control results.
@@ -89,9 +92,10 @@ pub async fn iqc(
     who: Principal,
     state: State,
     path: Path<String>,
+    req: HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    import(who, state, path, body, QualityKind::Iqc).await
+    import(who, state, path, req, body, QualityKind::Iqc).await
 }
 
 /// `GET /api/labs/{hospital}/iqc/status?code=NATIONAL_OR_LOINC&date=YYYY-MM-DD[&rules=…]`:

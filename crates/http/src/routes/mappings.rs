@@ -178,11 +178,12 @@ pub async fn import(
     };
     super::csv_upload(&state, &body)?;
     let catalog = state.catalog();
-    let store = state.store.clone();
+    let store = state.store_as(&who, &req);
+    let acting = store.clone();
     let key = id.clone();
     let report: ImportReport = blocking(move || {
         import_mappings(
-            &*store,
+            &*acting,
             &catalog.registry,
             &key,
             &body,
@@ -199,7 +200,8 @@ pub async fn import(
         .map_err(|e| ApiError::Internal(format!("import report: {e}")))?;
     if report.written {
         let state = state.clone();
-        let released = blocking(move || Ok(crate::ingest::release_queue(&state, &id))).await?;
+        let released =
+            blocking(move || Ok(crate::ingest::release_queue(&state, &*store, &id))).await?;
         answer["released_results"] = json!(released);
     }
     Ok(HttpResponse::Ok().json(answer))
@@ -461,6 +463,7 @@ pub async fn act(
     who: Principal,
     state: State,
     path: Path<(String, String, String)>,
+    req: HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (raw, code, action) = path.into_inner();
@@ -492,12 +495,13 @@ pub async fn act(
         to_target: next.target().to_owned(),
         comment: body.comment,
     };
-    let store = state.store.clone();
+    let store = state.store_as(&who, &req);
+    let acting = store.clone();
     let write = next.clone();
-    blocking(move || Ok(store.apply_mappings(&[write], &[change])?)).await?;
+    blocking(move || Ok(acting.apply_mappings(&[write], &[change])?)).await?;
     let released = if next.status == MappingStatus::Approved {
         let state = state.clone();
-        blocking(move || Ok(crate::ingest::release_queue(&state, &id))).await?
+        blocking(move || Ok(crate::ingest::release_queue(&state, &*store, &id))).await?
     } else {
         0
     };
@@ -527,6 +531,7 @@ pub async fn bulk_approve(
     who: Principal,
     state: State,
     path: Path<String>,
+    req: HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(&path)?;
@@ -605,11 +610,13 @@ pub async fn bulk_approve(
     let approved = writes.len();
     let mut released = 0;
     if !writes.is_empty() {
-        let store = state.store.clone();
-        blocking(move || Ok(store.apply_mappings(&writes, &history)?)).await?;
+        let store = state.store_as(&who, &req);
+        let acting = store.clone();
+        blocking(move || Ok(acting.apply_mappings(&writes, &history)?)).await?;
         let state = state.clone();
         let key = id.clone();
-        released = blocking(move || Ok(crate::ingest::release_queue(&state, &key))).await?;
+        released =
+            blocking(move || Ok(crate::ingest::release_queue(&state, &*store, &key))).await?;
     }
     Ok(HttpResponse::Ok().json(json!({
         "hospital": id.as_str(),

@@ -3,6 +3,7 @@
 mod code_system;
 mod expand;
 mod hospitals;
+mod integrity;
 mod labs;
 mod lookup;
 mod mappings;
@@ -115,6 +116,7 @@ routes! {
     get "/api/registry/diff" => registry::diff, Rule::AnyRole;
     get "/api/registry/gaps" => registry::gaps, Rule::Admin;
     get "/api/registry/candidates" => registry::candidates, Rule::Admin;
+    get "/api/integrity" => integrity::integrity, Rule::Admin;
     get "/api/hospitals" => hospitals::list, Rule::AnyRole;
     post "/api/hospitals" => hospitals::upsert, Rule::Admin;
     get "/api/hospitals/{id}" => hospitals::read, Rule::Hospital;

@@ -19,6 +19,7 @@ use crate::recognition::{Assessor, recorded_of};
 use actix_web::web::{Bytes, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use huren_core::HospitalId;
+use huren_core::audit::{AuditAction, AuditOutcome, AuditQuery};
 use huren_core::observation::{
     CodeColumn, ObservationQuery, StoredObservation, fhir_instant_millis,
 };
@@ -128,15 +129,16 @@ pub async fn recognition(
     let st = state.clone();
     let key = id.clone();
     let rcv = receiver.clone();
-    let decision = blocking(move || {
+    let (decision, o) = blocking(move || {
         let o = visible(st.store.observation(&key)?, &key)?;
         super::results::may_read_results(&who, &o.hospital)?;
         let catalog = st.catalog();
         let mut assessor = Assessor::new(&*st.store, &catalog.registry, &st.results)?;
         let region = region_of(&mut assessor, &rcv)?;
-        decision_for(&mut assessor, &o, &region, at)
+        Ok((decision_for(&mut assessor, &o, &region, at)?, o))
     })
     .await?;
+    crate::audit::note_results(&req, "recognition", [&o]);
     Ok(fhir(huren_fhir::recognition::parameters(
         &state.urls,
         &decision,
@@ -194,6 +196,7 @@ pub async fn retest(
     let now = now_millis();
     let st = state.clone();
     let clinician = who.sub.clone();
+    let acting = state.store_as(&who, &req);
     let retest = blocking(move || {
         let o = visible(st.store.observation(&id)?, &id)?;
         let catalog = st.catalog();
@@ -211,7 +214,7 @@ pub async fn retest(
             recognizable: decision.recognizable,
             recorded_at: now,
         };
-        r.id = st.store.put_retest(&r)?;
+        r.id = acting.put_retest(&r)?;
         Ok(r)
     })
     .await?;
@@ -225,8 +228,15 @@ pub async fn retest(
         .body(serde_json::to_vec(&event).unwrap_or_default()))
 }
 
-/// `GET /fhir/AuditEvent[?entity=Observation/{id}][&site={hospital}]` (admins): the recorded
-/// retests, newest first, as a `searchset` Bundle.
+/// The search parameters of `GET /fhir/AuditEvent`.
+const AUDIT_PARAMS: &[&str] = &[
+    "entity", "site", "agent", "patient", "subtype", "action", "outcome", "date", "_count",
+    "_format",
+];
+
+/// `GET /fhir/AuditEvent[?entity=…][&site=…][&agent=…][&patient=…][&subtype=…][&action=…]
+/// [&outcome=…][&date=ge…&date=lt…][&_count=…]` (admins): the audit trail, newest first, as a
+/// `searchset` Bundle.
 pub async fn audit_events(
     who: Principal,
     state: State,
@@ -234,30 +244,67 @@ pub async fn audit_events(
 ) -> Result<HttpResponse, ApiError> {
     admin_only(&who, "read the audit trail")?;
     let params = Params::from_request(&req, &Bytes::new())?;
-    if let Some(unknown) = params
-        .names()
-        .find(|n| !matches!(*n, "entity" | "site" | "_format"))
-    {
+    if let Some(unknown) = params.names().find(|n| !AUDIT_PARAMS.contains(n)) {
         return Err(ApiError::param(
             unknown,
-            "unsupported search parameter; supported: entity, site",
+            format!(
+                "unsupported search parameter; supported: {}",
+                AUDIT_PARAMS.join(", ")
+            ),
         ));
     }
-    let entity = params
-        .get("entity")?
-        .map(|e| e.strip_prefix("Observation/").unwrap_or(e).to_owned());
-    let site = params
-        .get("site")?
-        .map(|s| HospitalId::parse(s).map_err(|e| ApiError::param("site", e.to_string())))
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        Ok(params
+            .get(name)?
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned))
+    };
+    let site = text("site")?
+        .map(|s| HospitalId::parse(&s).map_err(|e| ApiError::param("site", e.to_string())))
         .transpose()?;
+    let action = text("action")?
+        .map(|a| {
+            AuditAction::parse(&a)
+                .ok_or_else(|| ApiError::param("action", format!("`{a}` is not C, R, U, D or E")))
+        })
+        .transpose()?;
+    let outcome = text("outcome")?
+        .map(|o| {
+            AuditOutcome::parse(&o)
+                .ok_or_else(|| ApiError::param("outcome", format!("`{o}` is not 0, 4 or 8")))
+        })
+        .transpose()?;
+    let (from, to) =
+        super::results::date_range(&params, i32::from(state.results.default_offset_minutes))?;
+    let query = AuditQuery {
+        entity: text("entity")?,
+        site,
+        agent: text("agent")?,
+        patient: text("patient")?,
+        kind: text("subtype")?,
+        action,
+        outcome,
+        from,
+        to,
+        limit: params.usize("_count", 100, 1000)?,
+    };
+    crate::audit::note(
+        &req,
+        crate::audit::ReadNote {
+            kind: "audit",
+            site: query.site.clone(),
+            ..Default::default()
+        },
+    );
     let store = state.store.clone();
-    let found = blocking(move || Ok(store.retests(entity.as_deref(), site.as_ref())?)).await?;
+    let found = blocking(move || Ok(store.audit_events(&query)?)).await?;
     let entries: Vec<Value> = found
         .iter()
         .map(|r| {
             json!({
-                "fullUrl": format!("{}/AuditEvent/retest-{}", state.urls.base, r.id),
-                "resource": huren_fhir::recognition::audit_event(&state.urls, r),
+                "fullUrl": format!("{}/AuditEvent/{}", state.urls.base, r.id),
+                "resource": huren_fhir::audit::audit_event(&state.urls, r),
                 "search": {"mode": "match"},
             })
         })

@@ -162,10 +162,16 @@ fn body_text(body: &Bytes) -> Result<&str, ApiError> {
 /// version); `202 Accepted` with an `OperationOutcome` when it is held (unmapped local code);
 /// `201`/`200` with an `OperationOutcome` (and the resource at `Location`) when it was kept
 /// under a LOINC code the registry lacks.
-pub async fn create(who: Principal, state: State, body: Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    who: Principal,
+    state: State,
+    req: HttpRequest,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
     let hospital = sender(&who)?;
     let text = body_text(&body)?.to_owned();
     let state2 = state.clone();
+    let store = state.store_as(&who, &req);
     let (written, read_warnings) = blocking(move || {
         let patients = state2.results.patients(&state2.urls, &hospital);
         let ctx = IngestContext {
@@ -176,7 +182,7 @@ pub async fn create(who: Principal, state: State, body: Bytes) -> Result<HttpRes
         let (result, warnings) = read_observation(&text, &ctx, "Observation")
             .map_err(|problems| rows_error(&problems))?;
         same_origin(&state2, &hospital, std::slice::from_ref(&result))?;
-        let mut written = ingest(&state2, &hospital, vec![result], now_millis())?;
+        let mut written = ingest(&state2, &*store, &hospital, vec![result], now_millis())?;
         Ok((written.remove(0), warnings))
     })
     .await?;
@@ -237,10 +243,16 @@ fn rows_error(problems: &[Problem]) -> ApiError {
 /// nothing. A batch (and a collection, taken as a batch) answers each entry on its own in a
 /// `batch-response`: `201 Created` / `200 OK` with a `location`, `202 Accepted` for a held
 /// result, or `400 Bad Request` with an `OperationOutcome` for a bad entry.
-pub async fn bundle(who: Principal, state: State, body: Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn bundle(
+    who: Principal,
+    state: State,
+    req: HttpRequest,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
     let hospital = sender(&who)?;
     let text = body_text(&body)?.to_owned();
     let state2 = state.clone();
+    let store = state.store_as(&who, &req);
     let answer = blocking(move || {
         let patients = state2.results.patients(&state2.urls, &hospital);
         let ctx = IngestContext {
@@ -269,7 +281,7 @@ pub async fn bundle(who: Principal, state: State, body: Bytes) -> Result<HttpRes
             .filter_map(|e| e.outcome.lab_result().cloned())
             .collect();
         same_origin(&state2, &hospital, &results)?;
-        let mut written = ingest(&state2, &hospital, results, now_millis())?.into_iter();
+        let mut written = ingest(&state2, &*store, &hospital, results, now_millis())?.into_iter();
         let mut entries = Vec::with_capacity(bundle.entries.len());
         for e in &bundle.entries {
             let at = format!("Bundle.entry[{}]", e.index);
@@ -370,6 +382,7 @@ pub async fn read(
     who: Principal,
     state: State,
     path: Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let store = state.store.clone();
@@ -379,6 +392,7 @@ pub async fn read(
         .filter(|o| o.held.is_empty() || sees_held(&who, &o.hospital))
         .ok_or_else(|| ApiError::NotFound(format!("no Observation `{id}`")))?;
     may_read_results(&who, &o.hospital)?;
+    crate::audit::note_results(&req, "read", [&o]);
     Ok(HttpResponse::Ok()
         .content_type(huren_fhir::FHIR_JSON)
         .insert_header((header::ETAG, format!("W/\"{}\"", o.version)))
@@ -390,9 +404,11 @@ pub async fn history(
     who: Principal,
     state: State,
     path: Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let versions = versions(&who, &state, &id).await?;
+    crate::audit::note_results(&req, "read", &versions);
     let entries: Vec<Value> = versions
         .iter()
         .map(|v| {
@@ -424,6 +440,7 @@ pub async fn vread(
     who: Principal,
     state: State,
     path: Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (id, vid) = path.into_inner();
     let version: i64 = vid
@@ -434,6 +451,7 @@ pub async fn vread(
         .iter()
         .find(|v| v.version == version)
         .ok_or_else(|| ApiError::NotFound(format!("Observation `{id}` has no version {vid}")))?;
+    crate::audit::note_results(&req, "read", [v]);
     Ok(HttpResponse::Ok()
         .content_type(huren_fhir::FHIR_JSON)
         .insert_header((header::ETAG, format!("W/\"{}\"", v.version)))
@@ -455,6 +473,37 @@ async fn versions(
         }
         _ => Err(ApiError::NotFound(format!("no Observation `{id}`"))),
     }
+}
+
+/// The time range of the `date` parameters (`ge`, `gt`, `le`, `lt`, `eq` prefixes; a date
+/// without a time covers its day): `[from, to)` in Unix milliseconds.
+pub(super) fn date_range(
+    params: &Params,
+    offset_minutes: i32,
+) -> Result<(Option<i64>, Option<i64>), ApiError> {
+    let mut from = None;
+    let mut to = None;
+    for d in params.all("date") {
+        let (prefix, value) = match d.get(..2) {
+            Some(p @ ("ge" | "gt" | "le" | "lt" | "eq")) => (p, &d[2..]),
+            _ => ("eq", d),
+        };
+        let at = fhir_instant_millis(value, offset_minutes).ok_or_else(|| {
+            ApiError::param(
+                "date",
+                format!("`{value}` is not a FHIR date or dateTime (e.g. 2026-11-20 or 2026-11-20T08:00:00+08:00)"),
+            )
+        })?;
+        match prefix {
+            "ge" | "gt" => from = Some(at),
+            "le" | "lt" => to = Some(end_of(value, at)),
+            _ => {
+                from = Some(at);
+                to = Some(end_of(value, at));
+            }
+        }
+    }
+    Ok((from, to))
 }
 
 /// The search parameters `GET /fhir/Observation` understands.
@@ -523,29 +572,7 @@ pub async fn search(
             "a search needs a patient (subject:identifier or patient:identifier) or a code",
         ));
     }
-    let offset_minutes = i32::from(state.results.default_offset_minutes);
-    let mut from = None;
-    let mut to = None;
-    for d in params.all("date") {
-        let (prefix, value) = match d.get(..2) {
-            Some(p @ ("ge" | "gt" | "le" | "lt" | "eq")) => (p, &d[2..]),
-            _ => ("eq", d),
-        };
-        let at = fhir_instant_millis(value, offset_minutes).ok_or_else(|| {
-            ApiError::param(
-                "date",
-                format!("`{value}` is not a FHIR date or dateTime (e.g. 2026-11-20 or 2026-11-20T08:00:00+08:00)"),
-            )
-        })?;
-        match prefix {
-            "ge" | "gt" => from = Some(at),
-            "le" | "lt" => to = Some(end_of(value, at)),
-            _ => {
-                from = Some(at);
-                to = Some(end_of(value, at));
-            }
-        }
-    }
+    let (from, to) = date_range(&params, i32::from(state.results.default_offset_minutes))?;
     let count = params.usize("_count", PAGE, MAX_PAGE)?;
     let offset = params.usize("_offset", 0, usize::MAX)?;
     let recognizable = match params.get("recognizable")? {
@@ -647,6 +674,7 @@ pub async fn search(
     .await?;
     let more = found.len() > count;
     found.truncate(count);
+    crate::audit::note_results(&req, "search", &found);
     let self_url = format!("{}/Observation?{}", state.urls.base, req.query_string());
     let mut links = vec![json!({"relation": "self", "url": self_url})];
     if more {
@@ -738,10 +766,21 @@ fn code_filter(state: &State, token: &str) -> Result<(CodeColumn, String), ApiEr
 /// `POST /hl7v2`: one ORU^R01 message (ER7; `\r`, `\n` or `\r\n` between segments; the
 /// character set from MSH-18) → an ACK: `AA`, `AE` with an ERR per problem (the other results
 /// are kept), or `AR`.
-pub async fn hl7v2(who: Principal, state: State, body: Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn hl7v2(
+    who: Principal,
+    state: State,
+    req: HttpRequest,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
     let hospital = sender(&who)?;
     let state2 = state.clone();
-    let ack = blocking(move || Ok(crate::ingest::hl7v2_message(&state2, &hospital, &body))).await?;
+    let store = state.store_as(&who, &req);
+    let ack = blocking(move || {
+        Ok(crate::ingest::hl7v2_message(
+            &state2, &*store, &hospital, &body,
+        ))
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("x-application/hl7-v2+er7; charset=utf-8")
         .body(ack))
@@ -752,11 +791,13 @@ pub async fn hl7v2(who: Principal, state: State, body: Bytes) -> Result<HttpResp
 pub async fn import_csv(
     who: Principal,
     state: State,
+    req: HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let hospital = sender(&who)?;
     super::csv_upload(&state, &body)?;
     let state2 = state.clone();
+    let store = state.store_as(&who, &req);
     let report = blocking(move || {
         let patients = state2.results.patients(&state2.urls, &hospital);
         let result_system = hospital_result_system(&state2.urls, &hospital);
@@ -778,7 +819,7 @@ pub async fn import_csv(
         let rows = results.len();
         let lines: Vec<String> = results.iter().map(|r| r.source.clone()).collect();
         same_origin(&state2, &hospital, &results)?;
-        let written = ingest(&state2, &hospital, results, now_millis())?;
+        let written = ingest(&state2, &*store, &hospital, results, now_millis())?;
         Ok(report_json(rows, &lines, &written))
     })
     .await?;

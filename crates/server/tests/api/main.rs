@@ -2,6 +2,7 @@
 //! when `HUREN_TEST_PG_URL` is set) and talks HTTP to it.
 
 mod access;
+mod audit;
 mod auth;
 mod bad_input;
 mod beyond_registry;
@@ -21,3 +22,4 @@ mod results;
 mod seed_files;
 mod terminology;
 mod tidy;
+mod tls;

@@ -19,7 +19,7 @@ fn clinician() -> String {
 }
 
 /// Hospital A with its example mapping table, approved by a second curator.
-fn hospital_a(app: &TestApp) {
+pub(crate) fn hospital_a(app: &TestApp) {
     app.create_example_hospitals();
     let csv = std::fs::read(repo_root().join("mappings/hosp-a-zh.csv")).unwrap();
     let a = app.post_as(
@@ -38,10 +38,10 @@ fn hospital_a(app: &TestApp) {
     assert_eq!(a.status, 200, "{:#}", a.body);
 }
 
-const NATIONAL_ID: &str = "urn:huren:id:national-patient|420106198001011234";
+pub(crate) const NATIONAL_ID: &str = "urn:huren:id:national-patient|420106198001011234";
 
 /// An ORU^R01 as hospital A's LIS writes it: local codes, mg/dL, an unmapped code.
-fn oru(control: &str, status: &str, glucose: &str) -> String {
+pub(crate) fn oru(control: &str, status: &str, glucose: &str) -> String {
     [
         &format!("MSH|^~\\&|LIS|HOSP-A-LIS|HUREN|HUREN|202611200930||ORU^R01^ORU_R01|{control}|P|2.5.1|||AL|NE||UNICODE UTF-8"),
         "PID|1||MRN-0001^^^HOSPA^MR~420106198001011234^^^CHN^NI||王^伟||19800101|M",
@@ -54,7 +54,7 @@ fn oru(control: &str, status: &str, glucose: &str) -> String {
     .join("\r")
 }
 
-fn msa(ack: &str) -> Vec<String> {
+pub(crate) fn msa(ack: &str) -> Vec<String> {
     ack.split(['\r', '\n'])
         .find(|s| s.starts_with("MSA|"))
         .unwrap_or_else(|| panic!("no MSA in {ack:?}"))
@@ -63,7 +63,7 @@ fn msa(ack: &str) -> Vec<String> {
         .collect()
 }
 
-fn post_hl7(app: &TestApp, message: &str) -> String {
+pub(crate) fn post_hl7(app: &TestApp, message: &str) -> String {
     let resp = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

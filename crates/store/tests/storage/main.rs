@@ -1,6 +1,7 @@
 //! The same storage tests on SQLite and, when `HUREN_TEST_PG_URL` is set, PostgreSQL: the one
 //! integration test binary of this crate (each binary links the whole store).
 
+mod integrity;
 mod observations;
 mod quality;
 

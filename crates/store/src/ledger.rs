@@ -1,0 +1,363 @@
+//! The audit trail and the hash chains: written inside the transactions of the writes they
+//! record, so a write and its record commit or vanish together.
+//!
+//! Extending a chain locks its hospital's head row (`chain_heads`): on PostgreSQL with
+//! `SELECT … FOR UPDATE`, on SQLite by the write lock every writing transaction holds. Writers
+//! that touch several hospitals lock the heads in id order, so two of them never wait on each
+//! other in a circle.
+
+use crate::schema::{audit_events, chain_heads, chain_links};
+use crate::{Pools, Store, StoreError, with_conn};
+use diesel::prelude::*;
+use huren_core::HospitalId;
+use huren_core::audit::{Actor, AuditAction, AuditOutcome, AuditQuery, AuditRecord};
+use huren_core::integrity::{Chain, ChainLink, GENESIS, Hash, LinkKind};
+
+/// At most this many entities are listed in one audit record; the description gives the
+/// total (the mapping history and the chain keep every item).
+pub(crate) const MAX_ENTITIES: usize = 1000;
+
+/// Lines with a line break before the first and after the last, so that
+/// `LIKE '%\nX\n%'` finds X exactly.
+fn lines(items: &[String]) -> String {
+    let mut s = String::from("\n");
+    for i in items {
+        // A line break inside an item would split it: replaced, never needed in practice.
+        s.push_str(&i.replace('\n', " "));
+        s.push('\n');
+    }
+    s
+}
+
+fn unlines(s: &str) -> Vec<String> {
+    s.split('\n')
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[derive(Insertable, Debug)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
+pub(crate) struct NewAudit {
+    recorded_at: i64,
+    agent: String,
+    role: String,
+    agent_hospital: String,
+    address: String,
+    request: String,
+    kind: String,
+    action: &'static str,
+    outcome: &'static str,
+    description: String,
+    site: String,
+    patients: String,
+    entities: String,
+    purpose: String,
+    purpose_text: String,
+}
+
+impl NewAudit {
+    pub(crate) fn new(r: &AuditRecord) -> NewAudit {
+        let (purpose, purpose_text) = r.purpose.clone().unwrap_or_default();
+        let mut entities = r.entities.clone();
+        let mut description = r.description.clone();
+        if entities.len() > MAX_ENTITIES {
+            let total = entities.len();
+            entities.truncate(MAX_ENTITIES);
+            description.push_str(&format!(
+                " ({total} items; the first {MAX_ENTITIES} are listed)"
+            ));
+        }
+        NewAudit {
+            recorded_at: r.recorded_at,
+            agent: r.actor.sub.clone(),
+            role: r.actor.role.clone(),
+            agent_hospital: r
+                .actor
+                .hospital
+                .as_ref()
+                .map(|h| h.as_str().to_owned())
+                .unwrap_or_default(),
+            address: r.actor.address.clone().unwrap_or_default(),
+            request: r.request.clone(),
+            kind: r.kind.clone(),
+            action: r.action.code(),
+            outcome: r.outcome.code(),
+            description: description.trim().to_owned(),
+            site: r
+                .site
+                .as_ref()
+                .map(|h| h.as_str().to_owned())
+                .unwrap_or_default(),
+            patients: lines(&r.patients),
+            entities: lines(&entities),
+            purpose,
+            purpose_text,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = audit_events)]
+struct AuditRow {
+    id: i64,
+    recorded_at: i64,
+    agent: String,
+    role: String,
+    agent_hospital: String,
+    address: String,
+    request: String,
+    kind: String,
+    action: String,
+    outcome: String,
+    description: String,
+    site: String,
+    patients: String,
+    entities: String,
+    purpose: String,
+    purpose_text: String,
+}
+
+impl AuditRow {
+    fn into_record(self) -> AuditRecord {
+        let hospital = |s: &str| HospitalId::parse(s).ok();
+        AuditRecord {
+            id: self.id,
+            recorded_at: self.recorded_at,
+            actor: Actor {
+                sub: self.agent,
+                role: self.role,
+                hospital: hospital(&self.agent_hospital),
+                address: Some(self.address).filter(|a| !a.is_empty()),
+            },
+            request: self.request,
+            kind: self.kind,
+            action: AuditAction::parse(&self.action).unwrap_or(AuditAction::Execute),
+            outcome: AuditOutcome::parse(&self.outcome).unwrap_or(AuditOutcome::SeriousFailure),
+            description: self.description,
+            site: hospital(&self.site),
+            patients: unlines(&self.patients),
+            entities: unlines(&self.entities),
+            purpose: Some((self.purpose, self.purpose_text)).filter(|(p, _)| !p.is_empty()),
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug)]
+#[diesel(table_name = chain_links, treat_none_as_default_value = false)]
+pub(crate) struct LinkRow {
+    pub hospital_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub item: String,
+    pub digest: Vec<u8>,
+    pub state: Vec<u8>,
+    pub link: Vec<u8>,
+}
+
+fn hash(bytes: &[u8]) -> Hash {
+    bytes.try_into().unwrap_or([0xff; 32])
+}
+
+impl LinkRow {
+    fn new(hospital: &str, l: &ChainLink) -> LinkRow {
+        LinkRow {
+            hospital_id: hospital.to_owned(),
+            seq: l.seq,
+            kind: l.kind.as_str().to_owned(),
+            item: l.item.clone(),
+            digest: l.digest.to_vec(),
+            state: l.state.to_vec(),
+            link: l.link.to_vec(),
+        }
+    }
+
+    /// `None` for a kind this version does not know (a link edited by hand).
+    pub(crate) fn into_link(self) -> ChainLink {
+        ChainLink {
+            seq: self.seq,
+            // An unknown kind cannot have been written by huren; as a mapping it is checked
+            // against a change that does not exist and so reported.
+            kind: LinkKind::parse(&self.kind).unwrap_or(LinkKind::Mapping),
+            item: self.item,
+            digest: hash(&self.digest),
+            state: hash(&self.state),
+            link: hash(&self.link),
+        }
+    }
+}
+
+/// What a writing transaction appends to one hospital's chain: kind, item (None: the item of a
+/// mapping change, named by its seq), digest, state.
+pub(crate) type Pending = (LinkKind, Option<String>, Hash, Hash);
+
+/// Audit and chain writes on a connection inside a transaction.
+pub(crate) trait Ledger {
+    fn insert_audit(&mut self, row: &NewAudit) -> QueryResult<()>;
+    /// The hospital's head, created when missing and locked until the transaction ends.
+    fn lock_head(&mut self, hospital: &str) -> QueryResult<Chain>;
+
+    /// Appends `items` to the hospital's chain and moves its head; returns the links.
+    fn extend_chain(&mut self, hospital: &str, items: Vec<Pending>) -> QueryResult<Vec<ChainLink>>
+    where
+        Self: Sized,
+    {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut chain = self.lock_head(hospital)?;
+        let links: Vec<ChainLink> = items
+            .into_iter()
+            .map(|(kind, item, digest, state)| {
+                let item = item.unwrap_or_else(|| {
+                    huren_core::integrity::mapping_item(hospital, chain.seq + 1)
+                });
+                chain.append(kind, item, digest, state)
+            })
+            .collect();
+        self.insert_links(hospital, &links, &chain)?;
+        Ok(links)
+    }
+
+    fn insert_links(
+        &mut self,
+        hospital: &str,
+        links: &[ChainLink],
+        head: &Chain,
+    ) -> QueryResult<()>;
+}
+
+macro_rules! ledger_impl {
+    ($conn:ty, $($lock:ident)?) => {
+        impl Ledger for $conn {
+            fn insert_audit(&mut self, row: &NewAudit) -> QueryResult<()> {
+                diesel::insert_into(audit_events::table)
+                    .values(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn lock_head(&mut self, hospital: &str) -> QueryResult<Chain> {
+                use chain_heads::dsl as h;
+                diesel::insert_into(h::chain_heads)
+                    .values((h::hospital_id.eq(hospital), h::seq.eq(0i64), h::link.eq(GENESIS.to_vec())))
+                    .on_conflict_do_nothing()
+                    .execute(self)?;
+                let (seq, link): (i64, Vec<u8>) = h::chain_heads
+                    .find(hospital)
+                    .select((h::seq, h::link))
+                    $(.$lock())?
+                    .first(self)?;
+                Ok(Chain { seq, head: hash(&link) })
+            }
+
+            fn insert_links(
+                &mut self,
+                hospital: &str,
+                links: &[ChainLink],
+                head: &Chain,
+            ) -> QueryResult<()> {
+                use chain_heads::dsl as h;
+                let rows: Vec<LinkRow> = links.iter().map(|l| LinkRow::new(hospital, l)).collect();
+                for rows in rows.chunks(crate::rows_per_statement(7)) {
+                    diesel::insert_into(chain_links::table).values(rows).execute(self)?;
+                }
+                diesel::update(h::chain_heads.find(hospital))
+                    .set((h::seq.eq(head.seq), h::link.eq(head.head.to_vec())))
+                    .execute(self)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+ledger_impl!(diesel::SqliteConnection,);
+ledger_impl!(diesel::PgConnection, for_update);
+
+impl Store {
+    /// The audit record of a write, stamped with this store's context.
+    pub(crate) fn record(&self, kind: &str, action: AuditAction) -> AuditRecord {
+        AuditRecord::new(&self.context, kind, action, crate::now_millis())
+    }
+
+    pub(crate) fn record_audit_impl(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        let rows: Vec<NewAudit> = records.iter().map(NewAudit::new).collect();
+        with_conn!(self, |conn| conn.transaction(|conn| {
+            for row in &rows {
+                conn.insert_audit(row)?;
+            }
+            Ok::<_, StoreError>(())
+        }))
+    }
+
+    pub(crate) fn audit_events_impl(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        use audit_events::dsl as a;
+        let escape = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        };
+        let rows: Vec<AuditRow> = with_conn!(self, |conn| {
+            let mut query = a::audit_events.select(AuditRow::as_select()).into_boxed();
+            if let Some(site) = &q.site {
+                query = query.filter(a::site.eq(site.as_str().to_owned()));
+            }
+            if let Some(agent) = &q.agent {
+                query = query.filter(a::agent.eq(agent.clone()));
+            }
+            if let Some(kind) = &q.kind {
+                query = query.filter(a::kind.eq(kind.clone()));
+            }
+            if let Some(action) = q.action {
+                query = query.filter(a::action.eq(action.code()));
+            }
+            if let Some(outcome) = q.outcome {
+                query = query.filter(a::outcome.eq(outcome.code()));
+            }
+            if let Some(from) = q.from {
+                query = query.filter(a::recorded_at.ge(from));
+            }
+            if let Some(to) = q.to {
+                query = query.filter(a::recorded_at.lt(to));
+            }
+            if let Some(entity) = &q.entity {
+                let e = escape(entity);
+                query = query.filter(
+                    a::entities
+                        .like(format!("%\n{e}\n%"))
+                        .escape('\\')
+                        .or(a::entities
+                            .like(format!("%\n{e}/\\_history/%"))
+                            .escape('\\')),
+                );
+            }
+            if let Some(patient) = &q.patient {
+                let p = escape(patient);
+                query = query.filter(
+                    a::patients
+                        .like(format!("%\n{p}\n%"))
+                        .escape('\\')
+                        .or(a::patients.like(format!("%|{p}\n%")).escape('\\')),
+                );
+            }
+            query
+                .order((a::recorded_at.desc(), a::id.desc()))
+                .limit(q.limit.max(1) as i64)
+                .load(conn)?
+        });
+        Ok(rows.into_iter().map(AuditRow::into_record).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip() {
+        let items = vec!["Observation/a/_history/1".to_string(), "x y".to_string()];
+        assert_eq!(lines(&items), "\nObservation/a/_history/1\nx y\n");
+        assert_eq!(unlines(&lines(&items)), items);
+        assert!(unlines(&lines(&[])).is_empty());
+    }
+}
