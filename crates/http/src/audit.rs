@@ -142,7 +142,14 @@ impl AppState {
 
 /// Whether a path serves patient data.
 fn patient_data(path: &str) -> bool {
-    path.starts_with("/fhir/Observation") || path.starts_with("/fhir/AuditEvent")
+    [
+        "/fhir/Observation",
+        "/fhir/AuditEvent",
+        "/ui/patients",
+        "/ui/results/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 /// Whether a path is a terminology operation (no patient data, nothing written).

@@ -75,6 +75,8 @@ pub struct Principal {
     pub hospital: Option<String>,
     /// The token's scopes (`system/Observation.write`), empty when it gave none.
     pub scopes: Vec<String>,
+    /// The token's `exp` (seconds since 1970): a web session ends with it.
+    pub expires_at: i64,
 }
 
 /// What a request does with a FHIR resource type, for SMART scopes.
@@ -369,6 +371,7 @@ impl Authenticator {
         })?;
         let c = data.claims;
         Ok(Principal {
+            expires_at: i64::try_from(c.exp).unwrap_or(i64::MAX),
             sub: c.sub,
             role: c.role,
             hospital: c.hospital,
@@ -455,13 +458,22 @@ impl FromRequest for Principal {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+/// The caller of `req`: the bearer token, or, on the web pages (`/ui/…`) only, the session
+/// cookie holding the same kind of token (`crate::ui`).
+pub(crate) fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let auth = req
         .app_data::<web::Data<Authenticator>>()
         .ok_or_else(|| ApiError::Internal("authenticator not configured".into()))?;
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
+    let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
+    if header.is_none()
+        && (req.path() == "/ui" || req.path().starts_with("/ui/"))
+        && let Some(cookie) = req.cookie(crate::ui::SESSION_COOKIE)
+    {
+        return auth
+            .verify(cookie.value().trim())
+            .map_err(|e| ApiError::Unauthorized(format!("the session has ended: {e}")));
+    }
+    let header = header
         .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer token".into()))?;
     let value = header
         .to_str()
@@ -494,9 +506,10 @@ mod tests {
     #[test]
     fn valid_token_yields_principal() {
         let auth = Authenticator::hs256(b"s3cret");
+        let exp = now() + 60;
         let t = sign(
             b"s3cret",
-            &serde_json::json!({"sub":"u1","role":"curator","hospital":"hosp-a","exp":now()+60}),
+            &serde_json::json!({"sub":"u1","role":"curator","hospital":"hosp-a","exp":exp}),
         );
         assert_eq!(
             auth.verify(&t),
@@ -505,6 +518,7 @@ mod tests {
                 role: Role::Curator,
                 hospital: Some("hosp-a".into()),
                 scopes: vec![],
+                expires_at: exp as i64,
             })
         );
     }
@@ -707,6 +721,7 @@ mod tests {
             role: Role::System,
             hospital: Some("hosp-a".into()),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            expires_at: 0,
         };
         let (r, w) = (Access::Read, Access::Write);
         for (scopes, access, allowed) in [

@@ -145,7 +145,8 @@ fn as_outcome<B: actix_web::body::MessageBody + 'static>(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(huren_fhir::FHIR_JSON));
+        .is_some_and(|v| v.starts_with(huren_fhir::FHIR_JSON) || v.starts_with("text/html"));
+    // A page's error is already a page (`crate::ui::UiError`).
     if fhir {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -17,6 +17,7 @@ pub mod quality_import;
 pub mod recognition;
 mod routes;
 mod state;
+pub mod ui;
 
 pub use auth::{Authenticator, Principal, Role};
 pub use error::ApiError;

@@ -4,6 +4,7 @@
 //! Tests never share state: each [`TestDb`] is a new SQLite file in a temporary directory or a
 //! new PostgreSQL schema, dropped when the value is dropped.
 
+pub mod browser;
 pub mod fhir_schema;
 pub mod loinc_table;
 pub mod mapping_table;

@@ -14,6 +14,9 @@ mod results;
 mod translate;
 mod validate;
 
+pub(crate) use recognition::{decision_for, may_retest, record_retest};
+pub(crate) use results::reads_all_results;
+
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::state::{AppState, Catalog};
@@ -129,6 +132,16 @@ routes! {
     get "/api/hospitals/{id}/mappings/{code}/history" => mappings::history, Rule::Hospital;
     get "/api/hospitals/{id}/mappings/{code}/suggestions" => mappings::suggest_for_code, Rule::Hospital;
     post "/api/hospitals/{id}/mappings/{code}/{action}" => mappings::act, Rule::HospitalRole(Role::Curator);
+    get "/ui" => crate::ui::home, Rule::Public;
+    get "/ui/assets/huren.css" => crate::ui::stylesheet, Rule::Public;
+    get "/ui/lang" => crate::ui::switch_lang, Rule::Public;
+    get "/ui/sign-in" => crate::ui::signin::form, Rule::Public;
+    post "/ui/sign-in" => crate::ui::signin::submit, Rule::Public;
+    post "/ui/sign-out" => crate::ui::signin::sign_out, Rule::AnyRole;
+    get "/ui/registry" => crate::ui::registry::search, Rule::AnyRole;
+    get "/ui/registry/{system}/{code}" => crate::ui::registry::concept, Rule::AnyRole;
+    get "/ui/patients" => crate::ui::patients::results, Rule::ResultSearch;
+    post "/ui/results/{id}/retest" => crate::ui::patients::retest, Rule::Roles(CLINICIANS);
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -267,7 +280,7 @@ fn row_issue(line: u64, column: Option<&str>, message: &str) -> huren_fhir::Issu
 }
 
 /// Runs blocking store work off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     web::block(f)

@@ -158,25 +158,55 @@ pub async fn retest(
     req: HttpRequest,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    if !matches!(who.role, Role::Clinician | Role::Admin) {
-        return Err(ApiError::Forbidden(format!(
-            "only a clinician records a retest ({} `{}`)",
-            who.role.as_str(),
-            who.sub
-        )));
-    }
+    may_retest(&who)?;
     let id = path.into_inner();
     let params = Params::from_request(&req, &body)?;
     let receiver = receiver_of(&who, &params)?;
-    let code = params
-        .get("reason.code")?
-        .or(params.get("reason")?)
-        .ok_or_else(|| {
-            ApiError::param(
-                "reason",
-                "give the reason for testing again (valueCode or valueCoding)",
-            )
-        })?;
+    let code = params.get("reason.code")?.or(params.get("reason")?);
+    let text = params.get("text")?.unwrap_or("");
+    let retest = record_retest(&state, &who, &req, &id, receiver, code, text).await?;
+    let event = huren_fhir::recognition::audit_event(&state.urls, &retest);
+    Ok(HttpResponse::Created()
+        .content_type(huren_fhir::FHIR_JSON)
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("{}/AuditEvent/retest-{}", state.urls.base, retest.id),
+        ))
+        .body(serde_json::to_vec(&event).unwrap_or_default()))
+}
+
+/// A 403 unless `who` may record a retest: clinicians, and admins for a named receiver.
+pub(crate) fn may_retest(who: &Principal) -> Result<(), ApiError> {
+    if matches!(who.role, Role::Clinician | Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "only a clinician records a retest ({} `{}`)",
+            who.role.as_str(),
+            who.sub
+        )))
+    }
+}
+
+/// A clinician's decision to test result `id` again, as `receiver` (the API's `$retest` and the
+/// results page): the reason checked, recognition decided now, the retest stored through the
+/// store acting as the clinician (so it is audited as theirs).
+pub(crate) async fn record_retest(
+    state: &State,
+    who: &Principal,
+    req: &HttpRequest,
+    id: &str,
+    receiver: HospitalId,
+    code: Option<&str>,
+    text: &str,
+) -> Result<Retest, ApiError> {
+    may_retest(who)?;
+    let code = code.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+        ApiError::param(
+            "reason",
+            "give the reason for testing again (valueCode or valueCoding)",
+        )
+    })?;
     let reason = RetestReason::parse(code).ok_or_else(|| {
         ApiError::param(
             "reason",
@@ -186,7 +216,7 @@ pub async fn retest(
             ),
         )
     })?;
-    let text = params.get("text")?.unwrap_or("").trim().to_owned();
+    let text = text.trim().to_owned();
     if reason == RetestReason::Other && text.is_empty() {
         return Err(ApiError::param(
             "text",
@@ -196,8 +226,9 @@ pub async fn retest(
     let now = now_millis();
     let st = state.clone();
     let clinician = who.sub.clone();
-    let acting = state.store_as(&who, &req);
-    let retest = blocking(move || {
+    let acting = state.store_as(who, req);
+    let id = id.to_owned();
+    blocking(move || {
         let o = visible(st.store.observation(&id)?, &id)?;
         let catalog = st.catalog();
         let mut assessor = Assessor::new(&*st.store, &catalog.registry, &st.results)?;
@@ -217,15 +248,7 @@ pub async fn retest(
         r.id = acting.put_retest(&r)?;
         Ok(r)
     })
-    .await?;
-    let event = huren_fhir::recognition::audit_event(&state.urls, &retest);
-    Ok(HttpResponse::Created()
-        .content_type(huren_fhir::FHIR_JSON)
-        .insert_header((
-            actix_web::http::header::LOCATION,
-            format!("{}/AuditEvent/retest-{}", state.urls.base, retest.id),
-        ))
-        .body(serde_json::to_vec(&event).unwrap_or_default()))
+    .await
 }
 
 /// The search parameters of `GET /fhir/AuditEvent`.

@@ -58,6 +58,7 @@ fn concrete(path: &str, observation: &str) -> String {
         path.replacen("{id}", "hosp-a", 1)
     };
     path.replace("{code}", "001")
+        .replace("{system}", "national")
         .replace("{action}", "reject")
         .replace("{vid}", "1")
 }
@@ -71,6 +72,16 @@ fn every_route_answers_every_role_as_its_rule_says() {
         let path = concrete(route.path, &observation);
         let call = |bearer: Option<&str>| match route.method {
             "get" => app.get_as(&path, bearer),
+            // A page's form carries the session's CSRF token, as the page would give it.
+            _ if path.starts_with("/ui/") => match bearer {
+                Some(b) => app.post_as(
+                    &path,
+                    b,
+                    "application/x-www-form-urlencoded",
+                    format!("csrf={}", huren_http::ui::csrf_of(b)).as_bytes(),
+                ),
+                None => app.post_unauthenticated(&path, "application/x-www-form-urlencoded", b""),
+            },
             _ => match bearer {
                 Some(b) => app.post_as(&path, b, "application/json", b"{}"),
                 None => app.post_unauthenticated(&path, "application/json", b"{}"),
@@ -114,7 +125,12 @@ fn every_route_answers_every_role_as_its_rule_says() {
                     ));
                 }
                 if matches!(a.status, 401 | 403) {
-                    assert_eq!(a.body["resourceType"], "OperationOutcome", "{path}");
+                    if path == "/ui" || path.starts_with("/ui/") {
+                        // A page: the same refusal, as a page.
+                        assert!(a.content_type.starts_with("text/html"), "{path}");
+                    } else {
+                        assert_eq!(a.body["resourceType"], "OperationOutcome", "{path}");
+                    }
                 }
             }
         }

@@ -55,8 +55,10 @@ pub fn spawn_app_with(db: TestDb, change: impl FnOnce(&mut Settings)) -> TestApp
         .recv()
         .unwrap()
         .unwrap_or_else(|e| panic!("app failed to start: {e}"));
+    // Redirects (the pages' 303s) are answers to check, not to follow.
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        .max_redirects(0)
         .build()
         .into();
     TestApp {

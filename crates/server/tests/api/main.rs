@@ -23,3 +23,4 @@ mod seed_files;
 mod terminology;
 mod tidy;
 mod tls;
+mod ui;

@@ -42,7 +42,7 @@ fn at(days: i64) -> String {
     )
 }
 
-fn setup(app: &TestApp) {
+pub(crate) fn setup(app: &TestApp) {
     let admin = token("admin", None);
     for body in [
         r#"{"id":"hosp-a","name":"武汉示例人民医院","province":"420000","city":"420100","accreditation":"CNAS MT0001","accredited_until":"2029-12-31"}"#,
@@ -125,7 +125,7 @@ fn report() -> String {
     .join("\r")
 }
 
-fn send(app: &TestApp) {
+pub(crate) fn send(app: &TestApp) {
     let system = token_for(TEST_SECRET, "lis", "system", Some("hosp-a"), 3600);
     let a = app.post_as(
         "/hl7v2",
