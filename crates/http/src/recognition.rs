@@ -120,6 +120,31 @@ impl<'a> Assessor<'a> {
         })
     }
 
+    /// [`Assessor::prefetch`] for stored results of any hospitals: the items of each issuer
+    /// in one go.
+    ///
+    /// # Errors
+    ///
+    /// A storage failure.
+    pub fn prefetch_results<'o>(
+        &mut self,
+        results: impl IntoIterator<Item = &'o huren_core::observation::StoredObservation>,
+    ) -> Result<(), PortError> {
+        let mut items: HashMap<HospitalId, Vec<(String, i64)>> = HashMap::new();
+        for o in results {
+            if let Some(r) = recorded_of(o) {
+                items
+                    .entry(o.hospital.clone())
+                    .or_default()
+                    .push((r.result.national_code, r.result.collected_at));
+            }
+        }
+        for (issuer, items) in &items {
+            self.prefetch(issuer, items)?;
+        }
+        Ok(())
+    }
+
     /// Reads the EQA events and control observations of `issuer` for every item of `results`
     /// (national code, collection time in Unix seconds) in two queries, so that deciding on a
     /// batch does not ask the database once per item.

@@ -129,6 +129,23 @@ impl Browser {
             .to_owned()
     }
 
+    /// Waits (up to ten seconds) until the URL contains `part`, after a click that navigates;
+    /// returns the URL.
+    pub fn wait_for_url(&self, part: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url();
+            if url.contains(part) {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the browser stayed on {url}, not `{part}`"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The page's HTML as the browser has it.
     pub fn source(&self) -> String {
         self.session_call("GET", "/source", None)

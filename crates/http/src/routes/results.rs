@@ -27,7 +27,6 @@ use huren_fhir::observation::{
 };
 use huren_fhir::{Issue, IssueCode, Severity};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 /// Results per page of a search, unless `_count` says otherwise.
 const PAGE: usize = 50;
@@ -650,18 +649,7 @@ pub async fn search(
             .ok_or_else(|| {
                 ApiError::NotFound(format!("no hospital `{receiver}` (the receiver)"))
             })?;
-        let mut items: HashMap<HospitalId, Vec<(String, i64)>> = HashMap::new();
-        for o in &found {
-            if let Some(r) = crate::recognition::recorded_of(o) {
-                items
-                    .entry(o.hospital.clone())
-                    .or_default()
-                    .push((r.result.national_code, r.result.collected_at));
-            }
-        }
-        for (issuer, items) in &items {
-            assessor.prefetch(issuer, items)?;
-        }
+        assessor.prefetch_results(&found)?;
         let mut kept = Vec::new();
         for o in found {
             let d = super::recognition::decision_for(&mut assessor, &o, &region, at)?;

@@ -7,7 +7,7 @@
 use super::{Lang, UiError, UiUser, check_csrf, csrf, ok, page, see_other};
 use crate::auth::Role;
 use crate::error::ApiError;
-use crate::recognition::{Assessor, recorded_of};
+use crate::recognition::Assessor;
 use crate::routes::{decision_for, reads_all_results, record_retest};
 use crate::state::AppState;
 use actix_web::web::{Bytes, Data, Path, Query};
@@ -19,7 +19,6 @@ use huren_core::result::{Identifier, LabResult, SentValue};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// The most results one page shows.
 const MAX_RESULTS: usize = 200;
@@ -281,18 +280,7 @@ pub async fn results(
                 // says why), rather than no page.
                 return Ok(found.into_iter().map(|o| (o, None)).collect());
             };
-            let mut items: HashMap<HospitalId, Vec<(String, i64)>> = HashMap::new();
-            for o in &found {
-                if let Some(r) = recorded_of(o) {
-                    items
-                        .entry(o.hospital.clone())
-                        .or_default()
-                        .push((r.result.national_code, r.result.collected_at));
-                }
-            }
-            for (issuer, items) in &items {
-                assessor.prefetch(issuer, items)?;
-            }
+            assessor.prefetch_results(&found)?;
             let now = crate::mapping_import::now_millis().div_euclid(1000);
             let mut out = Vec::with_capacity(found.len());
             for o in found {

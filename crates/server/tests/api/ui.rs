@@ -37,7 +37,7 @@ fn a_clinician_signs_in_finds_a_patient_and_sees_what_may_be_recognized() {
 
     // Not signed in: the sign-in page. A token that is not one is refused with the reason.
     browser.goto(&app.url("/ui"));
-    assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());
+    browser.wait_for_url("/ui/sign-in");
     shot(&browser, "sign-in");
     sign_in(&browser, &app, "not-a-token");
     browser.find("p.error");
@@ -47,11 +47,12 @@ fn a_clinician_signs_in_finds_a_patient_and_sees_what_may_be_recognized() {
     // A clinician of Yichang (Hubei) signs in and lands on the patient page.
     let dr = token_for(TEST_SECRET, "dr-zhang", "clinician", Some("hosp-c"), 3600);
     sign_in(&browser, &app, &dr);
+    browser.wait_for_url("/ui/patients");
     browser.find("#id");
-    assert!(browser.url().ends_with("/ui/patients"), "{}", browser.url());
     assert!(browser.text().contains("dr-zhang"));
     browser.find("#id").type_text("420106198001011234");
     browser.find("form.search button[type=submit]").click();
+    browser.wait_for_url("id=");
     browser.find("table.results");
     let rows = browser.find_all("table.results tbody tr");
     assert_eq!(rows.len(), 6, "{}", browser.source());
@@ -76,8 +77,8 @@ fn a_clinician_signs_in_finds_a_patient_and_sees_what_may_be_recognized() {
         .find("details.retest input[name=text]")
         .type_text("急诊复查");
     browser.find("details.retest button[type=submit]").click();
+    browser.wait_for_url("retested=");
     browser.find("table.results");
-    assert!(browser.url().contains("retested="), "{}", browser.url());
     let a = app.get_as(
         "/fhir/AuditEvent?subtype=retest",
         Some(&token("admin", None)),
@@ -98,6 +99,7 @@ fn a_clinician_signs_in_finds_a_patient_and_sees_what_may_be_recognized() {
     browser.goto(&app.url("/ui/registry"));
     browser.find("#q").type_text("血糖");
     browser.find("form.search button[type=submit]").click();
+    browser.wait_for_url("q=");
     browser.find("p.count");
     assert!(
         !browser.find_all("table tbody tr").is_empty(),
@@ -106,6 +108,7 @@ fn a_clinician_signs_in_finds_a_patient_and_sees_what_may_be_recognized() {
     );
     shot(&browser, "registry-search");
     browser.find("table tbody tr a").click();
+    browser.wait_for_url("/ui/registry/");
     browser.find("table.facts");
     let text = browser.text();
     assert!(text.contains("六轴"), "{text}");
@@ -123,8 +126,8 @@ fn a_clinician_signs_in_finds_a_patient_and_sees_what_may_be_recognized() {
 
     // Signing out ends the session: the page asks to sign in again.
     browser.find("header form.inline button").click();
+    browser.wait_for_url("/ui/sign-in");
     browser.find("#token");
-    assert!(browser.url().ends_with("/ui/sign-in"), "{}", browser.url());
     browser.goto(&app.url("/ui/patients"));
     assert!(browser.text().contains("401"), "{}", browser.text());
 }
