@@ -470,13 +470,32 @@ pub async fn act(
     let id = path_id(&raw)?;
     may_curate(&who, &id)?;
     let body = review_body(&body)?;
-    let m = one(&state, &id, &code).await?;
+    let (next, released) = apply_review(&state, &who, &req, &id, &code, &action, body).await?;
+    let mut answer = mapping_json(&next, &state.catalog().registry);
+    answer["released_results"] = json!(released);
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// One review action on one mapping (the API's and the review page's): checked as
+/// [`review`] says, written with its history entry through the store acting as `who`, and the
+/// held results released when it approves. Returns the mapping as written and how many results
+/// were released. The caller has checked that `who` may curate `id`.
+pub(crate) async fn apply_review(
+    state: &State,
+    who: &Principal,
+    req: &HttpRequest,
+    id: &HospitalId,
+    code: &str,
+    action: &str,
+    body: ReviewBody,
+) -> Result<(Mapping, usize), ApiError> {
+    let m = one(state, id, code).await?;
     let catalog = state.catalog();
     let mut next = review(
         &m,
-        &action,
+        action,
         &body,
-        &who,
+        who,
         state.two_person_rule,
         &catalog.registry,
     )?;
@@ -485,29 +504,28 @@ pub async fn act(
     next.updated_at = now;
     let change = MappingChange {
         hospital: id.clone(),
-        local_code: code.clone(),
+        local_code: code.to_owned(),
         at: now,
         by: who.sub.clone(),
-        action: action.clone(),
+        action: action.to_owned(),
         from_status: Some(m.status),
         to_status: next.status,
         from_target: m.target().to_owned(),
         to_target: next.target().to_owned(),
         comment: body.comment,
     };
-    let store = state.store_as(&who, &req);
+    let store = state.store_as(who, req);
     let acting = store.clone();
     let write = next.clone();
     blocking(move || Ok(acting.apply_mappings(&[write], &[change])?)).await?;
     let released = if next.status == MappingStatus::Approved {
         let state = state.clone();
+        let id = id.clone();
         blocking(move || Ok(crate::ingest::release_queue(&state, &*store, &id))).await?
     } else {
         0
     };
-    let mut answer = mapping_json(&next, &catalog.registry);
-    answer["released_results"] = json!(released);
-    Ok(HttpResponse::Ok().json(answer))
+    Ok((next, released))
 }
 
 /// The body of a bulk approval: a list of local codes, or a filter.
@@ -538,6 +556,26 @@ pub async fn bulk_approve(
     may_curate(&who, &id)?;
     existing(&state, &id).await?;
     let body: BulkBody = super::json_body(&body, "a bulk approval")?;
+    let (approved, unchanged, released) = approve_selected(&state, &who, &req, &id, body).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "hospital": id.as_str(),
+        "approved": approved,
+        "already_approved": unchanged,
+        "released_results": released,
+    })))
+}
+
+/// Approves the listed local codes, or every mapping the filter selects, in one transaction
+/// (the API's bulk approval and the review page's): (approved, already approved, results
+/// released). If any listed code cannot be approved, nothing is. The caller has checked that
+/// `who` may curate `id`.
+pub(crate) async fn approve_selected(
+    state: &State,
+    who: &Principal,
+    req: &HttpRequest,
+    id: &HospitalId,
+    body: BulkBody,
+) -> Result<(usize, usize, usize), ApiError> {
     let store = state.store.clone();
     let key = id.clone();
     let all = blocking(move || Ok(store.mappings(&key)?)).await?;
@@ -560,7 +598,7 @@ pub async fn bulk_approve(
         }
         None => {
             let status = match body.status.as_deref() {
-                None => Some(MappingStatus::Proposed),
+                None | Some("") => Some(MappingStatus::Proposed),
                 Some(s) => Some(MappingStatus::parse(s).ok_or_else(|| {
                     ApiError::param("status", format!("`{s}` is not a mapping status"))
                 })?),
@@ -587,7 +625,7 @@ pub async fn bulk_approve(
             m,
             "approve",
             &none,
-            &who,
+            who,
             state.two_person_rule,
             &catalog.registry,
         )?;
@@ -610,7 +648,7 @@ pub async fn bulk_approve(
     let approved = writes.len();
     let mut released = 0;
     if !writes.is_empty() {
-        let store = state.store_as(&who, &req);
+        let store = state.store_as(who, req);
         let acting = store.clone();
         blocking(move || Ok(acting.apply_mappings(&writes, &history)?)).await?;
         let state = state.clone();
@@ -618,12 +656,7 @@ pub async fn bulk_approve(
         released =
             blocking(move || Ok(crate::ingest::release_queue(&state, &*store, &key))).await?;
     }
-    Ok(HttpResponse::Ok().json(json!({
-        "hospital": id.as_str(),
-        "approved": approved,
-        "already_approved": unchanged,
-        "released_results": released,
-    })))
+    Ok((approved, unchanged, released))
 }
 
 async fn suggestions_for(

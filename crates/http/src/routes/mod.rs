@@ -14,6 +14,8 @@ mod results;
 mod translate;
 mod validate;
 
+pub(crate) use hospitals::{existing, may_curate, may_read, path_id};
+pub(crate) use mappings::{BulkBody, ReviewBody, apply_review, approve_selected};
 pub(crate) use recognition::{decision_for, may_retest, record_retest};
 pub(crate) use results::reads_all_results;
 
@@ -142,6 +144,15 @@ routes! {
     get "/ui/registry/{system}/{code}" => crate::ui::registry::concept, Rule::AnyRole;
     get "/ui/patients" => crate::ui::patients::results, Rule::ResultSearch;
     post "/ui/results/{id}/retest" => crate::ui::patients::retest, Rule::Roles(CLINICIANS);
+    get "/ui/hospitals/{id}/mappings" => crate::ui::curation::mappings, Rule::Hospital;
+    post "/ui/hospitals/{id}/mappings/approve" => crate::ui::curation::bulk_approve, Rule::HospitalRole(Role::Curator);
+    get "/ui/hospitals/{id}/mappings/{code}" => crate::ui::curation::mapping, Rule::Hospital;
+    post "/ui/hospitals/{id}/mappings/{code}/{action}" => crate::ui::curation::act, Rule::HospitalRole(Role::Curator);
+    get "/ui/hospitals/{id}/unmapped" => crate::ui::curation::unmapped, Rule::Hospital;
+    post "/ui/hospitals/{id}/unmapped/{code}/propose" => crate::ui::curation::propose, Rule::HospitalRole(Role::Curator);
+    get "/ui/hospitals/{id}/upload" => crate::ui::curation::upload_form, Rule::HospitalRole(Role::Curator);
+    post "/ui/hospitals/{id}/upload" => crate::ui::curation::upload, Rule::HospitalRole(Role::Curator);
+    post "/ui/hospitals/{id}/upload/import" => crate::ui::curation::upload_import, Rule::HospitalRole(Role::Curator);
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -237,7 +248,7 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<
 /// An uploaded CSV file that may be parsed: not empty, and with no more data rows than the
 /// server's limit (counted in one pass before any row is parsed for real; a file that cannot
 /// even be decoded is left for the parser to report).
-fn csv_upload(state: &AppState, body: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn csv_upload(state: &AppState, body: &[u8]) -> Result<(), ApiError> {
     if body.is_empty() {
         return Err(ApiError::Body(
             "the body is empty; send the CSV file as text/csv".into(),
@@ -255,7 +266,7 @@ fn csv_upload(state: &AppState, body: &[u8]) -> Result<(), ApiError> {
     }
 }
 
-fn rows_error(problems: &[crate::mapping_import::ProblemReport]) -> ApiError {
+pub(crate) fn rows_error(problems: &[crate::mapping_import::ProblemReport]) -> ApiError {
     ApiError::Rows(
         problems
             .iter()

@@ -16,6 +16,7 @@
 //! Why maud: templates checked at compile time, values escaped unless marked otherwise, no
 //! template files to ship, and nothing but the Rust toolchain to build.
 
+pub mod curation;
 pub mod patients;
 pub mod registry;
 pub mod signin;
@@ -144,6 +145,22 @@ fn menu(lang: Lang, who: &Principal) -> Vec<(String, &'static str)> {
             "/ui/patients".to_owned(),
             lang.t("患者结果", "Patient results"),
         ));
+    }
+    if let Some(h) = &who.hospital {
+        items.push((
+            format!("/ui/hospitals/{h}/mappings"),
+            lang.t("映射审核", "Mappings"),
+        ));
+        items.push((
+            format!("/ui/hospitals/{h}/unmapped"),
+            lang.t("未映射队列", "Unmapped"),
+        ));
+        if who.role == Role::Curator {
+            items.push((
+                format!("/ui/hospitals/{h}/upload"),
+                lang.t("上传", "Upload"),
+            ));
+        }
     }
     items
 }
@@ -335,6 +352,10 @@ pub async fn stylesheet() -> HttpResponse {
 pub async fn home(req: HttpRequest) -> HttpResponse {
     match crate::auth::authenticate(&req) {
         Ok(who) if matches!(who.role, Role::Clinician) => see_other("/ui/patients"),
+        Ok(who) if who.role == Role::Curator && who.hospital.is_some() => see_other(&format!(
+            "/ui/hospitals/{}/mappings",
+            who.hospital.as_deref().unwrap_or_default()
+        )),
         Ok(_) => see_other("/ui/registry"),
         Err(_) => see_other("/ui/sign-in"),
     }

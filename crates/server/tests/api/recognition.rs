@@ -18,7 +18,7 @@ fn clinician(h: &str) -> String {
 }
 
 /// The analysis day: two days ago, China time.
-fn collection_day() -> Date {
+pub(crate) fn collection_day() -> Date {
     (OffsetDateTime::now_utc().to_offset(offset!(+8)) - Duration::days(2)).date()
 }
 
@@ -27,7 +27,7 @@ fn ymd(d: Date) -> String {
         .unwrap()
 }
 
-fn v2(d: Date, hhmm: &str) -> String {
+pub(crate) fn v2(d: Date, hhmm: &str) -> String {
     format!(
         "{}{hhmm}",
         d.format(format_description!("[year][month][day]")).unwrap()

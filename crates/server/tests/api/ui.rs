@@ -5,7 +5,7 @@
 //! `UPDATE_SCREENSHOTS=1`.
 
 use crate::helpers::{TestApp, spawn_app};
-use crate::recognition::{send, setup};
+use crate::recognition::{collection_day, send, setup, v2};
 use huren_testkit::browser::Browser;
 use huren_testkit::{TEST_SECRET, TestDb, repo_root, token, token_for};
 
@@ -190,4 +190,137 @@ fn a_page_refuses_what_the_api_refuses() {
     assert_eq!(status, 200);
     assert!(!body.contains("<script>alert(1)"), "{body}");
     assert!(body.contains("&lt;script&gt;"), "{body}");
+}
+
+/// Hospital A's LIS sends a glucose under its local code 016, which nobody has mapped yet.
+fn send_local_glucose(app: &TestApp) {
+    let day = collection_day();
+    let (collected, analysed) = (v2(day, "0745"), v2(day, "0812"));
+    let message = [
+        format!("MSH|^~\\&|LIS|HOSP-A-LIS|HUREN|HUREN|{analysed}||ORU^R01^ORU_R01|UI1|P|2.5.1|||AL|NE||UNICODE UTF-8"),
+        "PID|1||MRN-0002^^^HOSPA^MR~420106198203033456^^^CHN^NI||李^娜||19820303|F".to_owned(),
+        format!("OBR|1|ORD7^HIS|LAB7^LIS|CHEM^生化^L|||{collected}"),
+        format!("OBX|1|NM|016^空腹血糖^L||5.6|mmol/L|3.9-6.1||||F|||{analysed}"),
+    ]
+    .join("\r");
+    let a = app.post_as(
+        "/hl7v2",
+        &token_for(TEST_SECRET, "lis", "system", Some("hosp-a"), 3600),
+        "x-application/hl7-v2+er7",
+        message.as_bytes(),
+    );
+    assert_eq!(a.status, 200);
+}
+
+#[test]
+fn curators_upload_fix_import_and_approve_and_the_held_result_becomes_recognizable() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let app = spawn_app(TestDb::sqlite());
+    setup(&app);
+    send_local_glucose(&app);
+    let files = tempfile::tempdir().unwrap();
+
+    // Curator 1 of hospital A: the held code waits in the queue, with suggestions.
+    let c1 = token_for(TEST_SECRET, "c1", "curator", Some("hosp-a"), 3600);
+    sign_in(&browser, &app, &c1);
+    browser.wait_for_url("/ui/hospitals/hosp-a/mappings");
+    browser.goto(&app.url("/ui/hospitals/hosp-a/unmapped"));
+    let text = browser.text();
+    assert!(text.contains("016") && text.contains("空腹血糖"), "{text}");
+    assert!(text.contains("1 条结果等待"), "{text}");
+    assert!(
+        !browser.find_all("table.suggestions tr").is_empty(),
+        "{}",
+        browser.source()
+    );
+    shot(&browser, "unmapped-queue");
+
+    // A file with a bad row: the dry run names its line and column, writes nothing.
+    let bad = files.path().join("hosp-a-bad.csv");
+    std::fs::write(
+        &bad,
+        "local_code,local_name,unit,loinc\n016,空腹血糖,mmol/L,14749-6\n017,钾,mmol/LL,2823-3\n",
+    )
+    .unwrap();
+    browser.goto(&app.url("/ui/hospitals/hosp-a/upload"));
+    browser.find("#file").type_text(&bad.to_string_lossy());
+    browser.find("form.card button[type=submit]").click();
+    browser.find("table.problems");
+    let text = browser.text();
+    assert!(text.contains("未写入任何内容"), "{text}");
+    let line = browser.find("table.problems tbody tr td").text();
+    assert_eq!(line, "3", "{text}");
+    assert!(text.contains("unit"), "{text}");
+    shot(&browser, "upload-problems");
+
+    // Fixed: the dry run is clean, then the import writes.
+    let good = files.path().join("hosp-a.csv");
+    std::fs::write(
+        &good,
+        "local_code,local_name,unit,loinc\n016,空腹血糖,mmol/L,14749-6\n017,钾,mmol/L,2823-3\n",
+    )
+    .unwrap();
+    browser.find("#file").type_text(&good.to_string_lossy());
+    browser.find("form.card button[type=submit]").click();
+    browser.find("p.notice");
+    assert!(
+        browser.text().contains("试运行无问题"),
+        "{}",
+        browser.text()
+    );
+    browser.find("form.card button[type=submit]").click();
+    browser.wait_for_url("done=");
+    let text = browser.text();
+    assert!(text.contains("2 行已导入"), "{text}");
+    // The proposer may not approve: the two-person rule, explained, with the API's 403.
+    browser.find("td.actions button[value=approve]").click();
+    browser.find("p.error");
+    let text = browser.text();
+    assert!(
+        text.contains("403") && text.contains("two-person rule"),
+        "{text}"
+    );
+    browser.goto(&app.url("/ui/hospitals/hosp-a/mappings/016"));
+    assert!(browser.text().contains("c1"), "{}", browser.text());
+    shot(&browser, "mapping-history");
+    browser.find("header form.inline button").click();
+    browser.wait_for_url("/ui/sign-in");
+
+    // Curator 2 approves everything proposed, in one go: the held glucose is released.
+    let c2 = token_for(TEST_SECRET, "c2", "curator", Some("hosp-a"), 3600);
+    sign_in(&browser, &app, &c2);
+    browser.wait_for_url("/ui/hospitals/hosp-a/mappings");
+    browser.goto(&app.url("/ui/hospitals/hosp-a/mappings?status=proposed"));
+    assert_eq!(browser.find_all("table.mappings tbody tr").len(), 2);
+    shot(&browser, "mappings-review");
+    browser.find("form.bulk button").click();
+    browser.wait_for_url("done=");
+    let text = browser.text();
+    assert!(text.contains("2 条已批准"), "{text}");
+    assert!(text.contains("1 条结果已发布"), "{text}");
+    browser.find("header form.inline button").click();
+    browser.wait_for_url("/ui/sign-in");
+
+    // A clinician in Yichang sees it recognizable under Hubei's mark.
+    let dr = token_for(TEST_SECRET, "dr-zhang", "clinician", Some("hosp-c"), 3600);
+    sign_in(&browser, &app, &dr);
+    browser.wait_for_url("/ui/patients");
+    browser.goto(&app.url("/ui/patients?id=420106198203033456"));
+    let text = browser.text();
+    assert!(text.contains("5.6 mmol/L"), "{text}");
+    assert!(text.contains("鄂HR ✓ 可互认"), "{text}");
+
+    // A curator of another hospital gets the API's 403, as a page.
+    browser.find("header form.inline button").click();
+    browser.wait_for_url("/ui/sign-in");
+    let other = token_for(TEST_SECRET, "c-b", "curator", Some("hosp-b"), 3600);
+    sign_in(&browser, &app, &other);
+    browser.wait_for_url("/ui/hospitals/hosp-b/mappings");
+    browser.goto(&app.url("/ui/hospitals/hosp-a/mappings"));
+    let text = browser.text();
+    assert!(text.contains("403"), "{text}");
+    let api = app.get_as("/api/hospitals/hosp-a/mappings", Some(&other));
+    assert_eq!(api.status, 403);
 }
