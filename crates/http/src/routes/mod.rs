@@ -16,7 +16,7 @@ mod validate;
 
 pub(crate) use hospitals::{existing, may_curate, may_read, path_id};
 pub(crate) use mappings::{BulkBody, ReviewBody, apply_review, approve_selected};
-pub(crate) use recognition::{decision_for, may_retest, record_retest};
+pub(crate) use recognition::{decision_for, lab_items, may_retest, record_retest};
 pub(crate) use results::reads_all_results;
 
 use crate::auth::Role;
@@ -153,6 +153,7 @@ routes! {
     get "/ui/hospitals/{id}/upload" => crate::ui::curation::upload_form, Rule::HospitalRole(Role::Curator);
     post "/ui/hospitals/{id}/upload" => crate::ui::curation::upload, Rule::HospitalRole(Role::Curator);
     post "/ui/hospitals/{id}/upload/import" => crate::ui::curation::upload_import, Rule::HospitalRole(Role::Curator);
+    get "/ui/labs/{id}" => crate::ui::labs::lab, Rule::Hospital;
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {

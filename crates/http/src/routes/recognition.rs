@@ -344,38 +344,17 @@ pub async fn audit_events(
     Ok(fhir(serde_json::to_vec(&bundle).unwrap_or_default()))
 }
 
-fn reasons_json(d: &Decision) -> Vec<Value> {
-    d.reasons
-        .iter()
-        .map(|r| {
-            json!({
-                "code": r.code,
-                "severity": match r.severity { Severity::Failure => "failure", Severity::Warning => "warning" },
-                "zh": r.zh,
-                "en": r.en,
-            })
-        })
-        .collect()
-}
-
-/// `GET /api/labs/{hospital}/recognition[?at=…]` (that hospital's users, admins): for every
-/// catalogue item with a scope covering the laboratory, whether a final result of it, taken
-/// now and reported in its canonical unit through an equivalent mapping, would be recognizable
-/// within the laboratory's own region today — so the reasons left are the laboratory's to fix
-/// (EQA, IQC, reference interval). The reference interval is judged from the lab's latest
-/// result of the item, when there is one.
-pub async fn lab_summary(
-    who: Principal,
-    state: State,
-    path: Path<String>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let id = readable(&who, &state, &path).await?.id;
-    let params = Params::from_request(&req, &Bytes::new())?;
-    let at = at_of(&params)?;
+/// Every catalogue item of laboratory `id`, judged at `at` (seconds) as `lab_summary` says:
+/// the laboratory and one JSON object per item (code, display, recognizable, scope, mark,
+/// EQA, IQC today, reasons). The API's summary and the lab manager's page both show this.
+pub(crate) async fn lab_items(
+    state: &State,
+    id: &HospitalId,
+    at: i64,
+) -> Result<(huren_core::Hospital, Vec<Value>), ApiError> {
     let st = state.clone();
     let lab = id.clone();
-    let items = blocking(move || {
+    blocking(move || {
         let catalog = st.catalog();
         let mut assessor = Assessor::new(&*st.store, &catalog.registry, &st.results)?;
         let hospital = assessor
@@ -459,7 +438,39 @@ pub async fn lab_summary(
         }
         Ok((hospital, items))
     })
-    .await?;
+    .await
+}
+
+fn reasons_json(d: &Decision) -> Vec<Value> {
+    d.reasons
+        .iter()
+        .map(|r| {
+            json!({
+                "code": r.code,
+                "severity": match r.severity { Severity::Failure => "failure", Severity::Warning => "warning" },
+                "zh": r.zh,
+                "en": r.en,
+            })
+        })
+        .collect()
+}
+
+/// `GET /api/labs/{hospital}/recognition[?at=…]` (that hospital's users, admins): for every
+/// catalogue item with a scope covering the laboratory, whether a final result of it, taken
+/// now and reported in its canonical unit through an equivalent mapping, would be recognizable
+/// within the laboratory's own region today — so the reasons left are the laboratory's to fix
+/// (EQA, IQC, reference interval). The reference interval is judged from the lab's latest
+/// result of the item, when there is one.
+pub async fn lab_summary(
+    who: Principal,
+    state: State,
+    path: Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let id = readable(&who, &state, &path).await?.id;
+    let params = Params::from_request(&req, &Bytes::new())?;
+    let at = at_of(&params)?;
+    let items = lab_items(&state, &id, at).await?;
     let (hospital, items) = items;
     let recognizable = items
         .iter()

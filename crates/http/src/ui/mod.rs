@@ -17,6 +17,7 @@
 //! template files to ship, and nothing but the Rust toolchain to build.
 
 pub mod curation;
+pub mod labs;
 pub mod patients;
 pub mod registry;
 pub mod signin;
@@ -161,6 +162,7 @@ fn menu(lang: Lang, who: &Principal) -> Vec<(String, &'static str)> {
                 lang.t("上传", "Upload"),
             ));
         }
+        items.push((format!("/ui/labs/{h}"), lang.t("本实验室", "Our lab")));
     }
     items
 }
@@ -352,6 +354,10 @@ pub async fn stylesheet() -> HttpResponse {
 pub async fn home(req: HttpRequest) -> HttpResponse {
     match crate::auth::authenticate(&req) {
         Ok(who) if matches!(who.role, Role::Clinician) => see_other("/ui/patients"),
+        Ok(who) if who.role == Role::Qc && who.hospital.is_some() => see_other(&format!(
+            "/ui/labs/{}",
+            who.hospital.as_deref().unwrap_or_default()
+        )),
         Ok(who) if who.role == Role::Curator && who.hospital.is_some() => see_other(&format!(
             "/ui/hospitals/{}/mappings",
             who.hospital.as_deref().unwrap_or_default()

@@ -130,6 +130,18 @@ fn a_clinician_signs_in_finds_a_patient_and_sees_what_may_be_recognized() {
     browser.find("#token");
     browser.goto(&app.url("/ui/patients"));
     assert!(browser.text().contains("401"), "{}", browser.text());
+
+    // The lab manager of hospital A: each catalogue item, recognizable or not, and why.
+    let qc = token_for(TEST_SECRET, "qc-a", "qc", Some("hosp-a"), 3600);
+    browser.goto(&app.url("/ui/lang?to=zh&back=/ui/sign-in"));
+    sign_in(&browser, &app, &qc);
+    browser.wait_for_url("/ui/labs/hosp-a");
+    browser.find("table.lab");
+    let text = browser.text();
+    assert!(text.contains("eqa-unsuccessful"), "{text}");
+    assert!(text.contains("NCCL"), "{text}");
+    assert!(text.contains("本实验室"), "{text}");
+    shot(&browser, "lab");
 }
 
 #[test]
