@@ -146,6 +146,15 @@ impl Browser {
         }
     }
 
+    /// Resizes the window (a tablet: 820×1180).
+    pub fn set_size(&self, width: u32, height: u32) {
+        self.session_call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
     /// The page's HTML as the browser has it.
     pub fn source(&self) -> String {
         self.session_call("GET", "/source", None)

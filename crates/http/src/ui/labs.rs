@@ -45,6 +45,20 @@ fn eqa_text(lang: Lang, eqa: &Value) -> String {
     }
 }
 
+/// The item's name in the page's language.
+fn name(state: &AppState, lang: Lang, item: &Value) -> String {
+    let code = item["code"].as_str().unwrap_or("");
+    state
+        .catalog()
+        .registry
+        .lookup(huren_core::CodeSystem::National, code)
+        .map(|c| match lang {
+            Lang::Zh if !c.display_zh.is_empty() => c.display_zh.clone(),
+            _ => c.display_en.clone(),
+        })
+        .unwrap_or_default()
+}
+
 /// `GET /ui/labs/{id}`.
 pub async fn lab(
     UiUser(who): UiUser,
@@ -84,7 +98,7 @@ pub async fn lab(
             tbody {
                 @for i in &items {
                     tr {
-                        td { (i["display"].as_str().unwrap_or("")) br; code.small { (i["code"].as_str().unwrap_or("")) } }
+                        td { (name(&state, lang, i)) br; code.small { (i["code"].as_str().unwrap_or("")) } }
                         td {
                             @if i["recognizable"] == Value::Bool(true) {
                                 span.badge.yes { (i["mark"].as_str().unwrap_or("HR")) " ✓" }

@@ -141,28 +141,30 @@ impl actix_web::FromRequest for UiUser {
 /// The menu entries a role sees.
 fn menu(lang: Lang, who: &Principal) -> Vec<(String, &'static str)> {
     let mut items = vec![("/ui/registry".to_owned(), lang.t("注册表", "Registry"))];
-    if matches!(who.role, Role::Clinician | Role::Admin) || who.hospital.is_some() {
+    if matches!(who.role, Role::Clinician | Role::Admin) {
         items.push((
             "/ui/patients".to_owned(),
             lang.t("患者结果", "Patient results"),
         ));
     }
     if let Some(h) = &who.hospital {
-        items.push((
-            format!("/ui/hospitals/{h}/mappings"),
-            lang.t("映射审核", "Mappings"),
-        ));
-        items.push((
-            format!("/ui/hospitals/{h}/unmapped"),
-            lang.t("未映射队列", "Unmapped"),
-        ));
         if who.role == Role::Curator {
+            items.push((
+                format!("/ui/hospitals/{h}/mappings"),
+                lang.t("映射审核", "Mappings"),
+            ));
+            items.push((
+                format!("/ui/hospitals/{h}/unmapped"),
+                lang.t("未映射队列", "Unmapped"),
+            ));
             items.push((
                 format!("/ui/hospitals/{h}/upload"),
                 lang.t("上传", "Upload"),
             ));
         }
-        items.push((format!("/ui/labs/{h}"), lang.t("本实验室", "Our lab")));
+        if matches!(who.role, Role::Qc | Role::Curator) {
+            items.push((format!("/ui/labs/{h}"), lang.t("本实验室", "Our lab")));
+        }
     }
     items
 }

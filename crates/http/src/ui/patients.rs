@@ -330,18 +330,18 @@ pub async fn results(
                     tbody {
                         @for r in &rows {
                             tr {
-                                td {
+                                td data-label=(lang.t("项目", "Test")) {
                                     (r.name)
                                     br; code.small { (r.o.national_code) }
                                 }
-                                td.value {
+                                td.value data-label=(lang.t("结果", "Result")) {
                                     (r.normalized)
                                     @if !r.flag.is_empty() && r.flag != "N" { " " span.flag { (r.flag) } }
                                 }
-                                td { (r.sent) }
-                                td { (r.range) }
-                                td.nowrap { (r.when) }
-                                td.nowrap { (r.o.hospital) }
+                                td data-label=(lang.t("原始结果", "As sent")) { (r.sent) }
+                                td data-label=(lang.t("参考区间", "Reference range")) { (r.range) }
+                                td.nowrap data-label=(lang.t("采集时间", "Collected")) { (r.when) }
+                                td.nowrap data-label=(lang.t("检验机构", "Laboratory")) { (r.o.hospital) }
                                 td {
                                     @if let Some(d) = &r.decision {
                                         (badge(lang, d))

@@ -67,6 +67,11 @@ fn a_clinician_signs_in_finds_a_patient_and_sees_what_may_be_recognized() {
     // As sent and as normalized.
     assert!(text.contains("5.2 mmol/L"), "{text}");
     shot(&browser, "patient-results");
+    // On a tablet the table becomes one card per result, still readable.
+    browser.set_size(820, 1180);
+    assert!(browser.find("table.results").text().contains("鄂HR"));
+    shot(&browser, "patient-results-tablet");
+    browser.set_size(1280, 800);
 
     // Test again anyway: the reason is recorded, the page comes back.
     browser.find("details.retest summary").click();
@@ -130,6 +135,14 @@ fn a_clinician_signs_in_finds_a_patient_and_sees_what_may_be_recognized() {
     browser.find("#token");
     browser.goto(&app.url("/ui/patients"));
     assert!(browser.text().contains("401"), "{}", browser.text());
+
+    // An admin names the receiving hospital to see the same judgement.
+    sign_in(&browser, &app, &token("admin", None));
+    browser.wait_for_url("/ui/registry");
+    browser.goto(&app.url("/ui/patients?id=420106198001011234&receiver=hosp-c"));
+    assert!(browser.text().contains("鄂HR"), "{}", browser.text());
+    browser.find("header form.inline button").click();
+    browser.wait_for_url("/ui/sign-in");
 
     // The lab manager of hospital A: each catalogue item, recognizable or not, and why.
     let qc = token_for(TEST_SECRET, "qc-a", "qc", Some("hosp-a"), 3600);
