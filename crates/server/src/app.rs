@@ -194,9 +194,11 @@ impl Application {
         } = self;
         let mllp = mllp
             .map(|(listener, _)| actix_web::rt::spawn(crate::mllp::serve(listener, state.clone())));
+        let checkpoints = actix_web::rt::spawn(checkpoint_wal(store.clone()));
         let watcher = actix_web::rt::spawn(watch_releases(state, store, refresh, auth));
         let result = server.await;
         watcher.abort();
+        checkpoints.abort();
         if let Some(m) = mllp {
             m.abort();
         }
@@ -242,6 +244,29 @@ async fn follow_releases(state: &web::Data<AppState>) {
         Ok(Ok(n)) => tracing::info!(results = n, "registry gaps normalized again"),
         Ok(Err(e)) => tracing::error!(error = %e, "normalizing registry gaps failed"),
         Err(e) => tracing::error!(error = %e, "registry gap task failed"),
+    }
+}
+
+/// The WAL size above which the server checkpoints and truncates it (SQLite).
+pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Keeps SQLite's WAL bounded under sustained writes: every two seconds, a WAL over
+/// [`WAL_LIMIT_BYTES`] is checkpointed and truncated (`Store::checkpoint`). PostgreSQL: returns
+/// at once.
+async fn checkpoint_wal(store: Store) {
+    if store.backend() != "sqlite" {
+        return;
+    }
+    let mut interval = actix_web::rt::time::interval(Duration::from_secs(2));
+    loop {
+        interval.tick().await;
+        let s = store.clone();
+        match web::block(move || s.checkpoint(WAL_LIMIT_BYTES)).await {
+            Ok(Ok(Some(bytes))) => tracing::debug!(wal_bytes = bytes, "WAL checkpointed"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "WAL checkpoint failed"),
+            Err(e) => tracing::error!(error = %e, "WAL checkpoint task failed"),
+        }
     }
 }
 

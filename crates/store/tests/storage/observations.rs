@@ -283,3 +283,39 @@ fn large_batches_are_chunked() {
         assert!(again.iter().all(|(o, _)| *o == WriteOutcome::Unchanged));
     });
 }
+
+#[test]
+fn a_grown_wal_is_checkpointed_and_truncated() {
+    let db = TestDb::sqlite();
+    let store = Store::connect(db.url()).unwrap();
+    store.migrate().unwrap();
+    store
+        .upsert_hospital(&Hospital {
+            id: hid("hosp-a"),
+            name: "a".into(),
+            province: String::new(),
+            city: String::new(),
+            level: String::new(),
+            lab: Default::default(),
+        })
+        .unwrap();
+    let batch: Vec<_> = (0..200)
+        .map(|i| (obs("hosp-a", &format!("urn:r|{i}"), "5.1"), None))
+        .collect();
+    store.write_observations(&batch).unwrap();
+    let wal = format!("{}-wal", db.url().trim_start_matches("sqlite://"));
+    let size = std::fs::metadata(&wal).unwrap().len();
+    assert!(size > 0);
+    // Under the limit: left alone.
+    assert_eq!(store.checkpoint(u64::MAX).unwrap(), None);
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), size);
+    // Over it: checkpointed into the database and truncated; nothing is lost.
+    assert_eq!(store.checkpoint(0).unwrap(), Some(size));
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    assert!(store.observation(&batch[199].0.id).unwrap().is_some());
+    // PostgreSQL has no WAL of ours to bound.
+    if let Some(pg) = TestDb::postgres() {
+        let store = Store::connect(pg.url()).unwrap();
+        assert_eq!(store.checkpoint(0).unwrap(), None);
+    }
+}
