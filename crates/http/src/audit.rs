@@ -20,6 +20,62 @@ use huren_core::audit::{Actor, AuditAction, AuditContext, AuditOutcome, AuditRec
 use huren_core::ports::Storage;
 use std::sync::Arc;
 
+/// Records written in one transaction at most.
+const MAX_BATCH: usize = 512;
+
+type Pending = (
+    AuditRecord,
+    tokio::sync::oneshot::Sender<Result<(), String>>,
+);
+
+/// Writes the middleware's records with group commit: requests hand their record to one
+/// writer thread and wait for its commit; the thread writes whatever has queued meanwhile in
+/// one transaction. Under load, hundreds of reads share one commit instead of taking one each
+/// (on SQLite, one writer at a time); alone, a record is written at once. A read is still
+/// served only once its record is committed.
+pub struct AuditWriter {
+    queue: std::sync::mpsc::Sender<Pending>,
+}
+
+impl AuditWriter {
+    /// Starts the writer thread over `store`; it ends when the writer is dropped.
+    pub fn start(store: Arc<dyn Storage>) -> AuditWriter {
+        let (tx, rx) = std::sync::mpsc::channel::<Pending>();
+        let spawned = std::thread::Builder::new()
+            .name("huren-audit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(more) => batch.push(more),
+                            Err(_) => break,
+                        }
+                    }
+                    let records: Vec<AuditRecord> = batch.iter().map(|(r, _)| r.clone()).collect();
+                    let outcome = store.record_audit(&records).map_err(|e| e.to_string());
+                    for (_, reply) in batch {
+                        let _ = reply.send(outcome.clone());
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the audit writer");
+        }
+        AuditWriter { queue: tx }
+    }
+
+    /// Queues `record` and waits until it is committed.
+    pub async fn record(&self, record: AuditRecord) -> Result<(), String> {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((record, reply))
+            .map_err(|_| "the audit writer is gone".to_owned())?;
+        done.await
+            .map_err(|_| "the audit writer is gone".to_owned())?
+    }
+}
+
 /// The longest request line kept in a record.
 const MAX_REQUEST: usize = 2048;
 
@@ -240,12 +296,9 @@ pub async fn audit_trail(
     record.site = note.site;
     record.patients = note.patients;
     record.entities = note.entities;
-    let store = state.store.clone();
-    let written = web::block(move || store.record_audit(&[record])).await;
-    match written {
-        Ok(Ok(())) => Ok(res.map_into_left_body()),
-        Ok(Err(e)) => Ok(refused(res, &e.to_string(), outcome)),
-        Err(e) => Ok(refused(res, &e.to_string(), outcome)),
+    match state.audit.record(record).await {
+        Ok(()) => Ok(res.map_into_left_body()),
+        Err(e) => Ok(refused(res, &e, outcome)),
     }
 }
 

@@ -26,6 +26,8 @@ pub struct AppState {
     pub results: ResultsConfig,
     /// How much one request may carry.
     pub limits: Limits,
+    /// Writes the audit records of reads and refused requests (group commit).
+    pub audit: crate::audit::AuditWriter,
 }
 
 /// How much one request may carry: beyond these, a 413 with an `OperationOutcome` saying which
@@ -85,6 +87,7 @@ impl AppState {
         let capability = huren_fhir::capability_statement(&urls, env!("CARGO_PKG_VERSION"));
         AppState {
             catalog: RwLock::new(Arc::new(catalog)),
+            audit: crate::audit::AuditWriter::start(store.clone()),
             store,
             urls,
             capability,
