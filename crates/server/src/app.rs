@@ -270,8 +270,9 @@ async fn checkpoint_wal(store: Store) {
     }
 }
 
-/// Polls the release list and rebuilds the catalog when it changed (and reloads the JWKS file
-/// when it changed). The catalog is derived
+/// Polls the release list and rebuilds the catalog when it changed, drops the in-memory
+/// mapping tables another process changed (`Store::refresh_caches`), and reloads the JWKS file
+/// when it changed. The catalog is derived
 /// data, so rebuilding it from the database is always correct, merely not free.
 async fn watch_releases(
     state: web::Data<AppState>,
@@ -295,6 +296,15 @@ async fn watch_releases(
                 }
                 Err(e) => tracing::error!(error = %e, "JWKS reload task failed"),
             }
+        }
+        // Another node (or `huren import mappings`) may have changed a hospital's mappings.
+        let store2 = store.clone();
+        match web::block(move || store2.refresh_caches()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot check the mapping versions; will retry")
+            }
+            Err(e) => tracing::warn!(error = %e, "mapping cache refresh task failed"),
         }
         let known = state.catalog().registry.releases().len();
         let store2 = store.clone();

@@ -15,6 +15,7 @@
 //! so the binary needs no system library at build or run time.
 
 mod bulk;
+mod cache;
 mod integrity;
 mod ledger;
 mod rows;
@@ -162,6 +163,8 @@ enum Pools {
 pub struct Store {
     pools: Pools,
     context: Arc<AuditContext>,
+    /// Each hospital's mappings in memory (`cache`), shared by every clone.
+    mappings: Arc<cache::MappingCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -244,6 +247,7 @@ impl Store {
         Ok(Store {
             pools,
             context: Arc::new(AuditContext::service()),
+            mappings: Arc::default(),
         })
     }
 
@@ -253,6 +257,7 @@ impl Store {
         Store {
             pools: self.pools.clone(),
             context: Arc::new(context),
+            mappings: self.mappings.clone(),
         }
     }
 
@@ -542,17 +547,51 @@ impl Store {
         Ok(row.and_then(HospitalRow::into_hospital))
     }
 
-    fn mappings_impl(&self, hospital: &HospitalId) -> Result<Vec<Mapping>, StoreError> {
+    /// The hospital's mapping table, from memory, or read whole (with its version, in one
+    /// snapshot) and kept.
+    fn mapping_table(&self, hospital: &HospitalId) -> Result<Arc<cache::Table>, StoreError> {
+        if let Some(t) = self.mappings.get(hospital.as_str()) {
+            return Ok(t);
+        }
+        use schema::mapping_versions::dsl as v;
         use schema::mappings::dsl as m;
-        let rows: Vec<MappingRow> = with_conn!(self, |conn| m::mappings
-            .filter(m::hospital_id.eq(hospital.as_str()))
-            .select(MappingRow::as_select())
-            .order(m::local_code.asc())
+        let epoch = self.mappings.epoch();
+        let (version, rows) = with_conn!(self, |conn| conn.transaction(|conn| {
+            let version: Option<i64> = v::mapping_versions
+                .find(hospital.as_str())
+                .select(v::version)
+                .first(conn)
+                .optional()?;
+            let rows: Vec<MappingRow> = m::mappings
+                .filter(m::hospital_id.eq(hospital.as_str()))
+                .select(MappingRow::as_select())
+                .load(conn)?;
+            Ok::<_, StoreError>((version.unwrap_or(0), rows))
+        }))?;
+        let table = Arc::new(cache::Table::new(
+            version,
+            rows.into_iter()
+                .filter_map(MappingRow::into_mapping)
+                .collect(),
+        ));
+        self.mappings.put(hospital.as_str(), table.clone(), epoch);
+        Ok(table)
+    }
+
+    /// Drops the in-memory mapping tables that another process changed (their stored version
+    /// moved); the server calls this every refresh period.
+    pub fn refresh_caches(&self) -> Result<(), StoreError> {
+        use schema::mapping_versions::dsl as v;
+        let versions: Vec<(String, i64)> = with_conn!(self, |conn| v::mapping_versions
+            .select((v::hospital_id, v::version))
             .load(conn)?);
-        Ok(rows
-            .into_iter()
-            .filter_map(MappingRow::into_mapping)
-            .collect())
+        self.mappings
+            .retain_current(&versions.into_iter().collect());
+        Ok(())
+    }
+
+    fn mappings_impl(&self, hospital: &HospitalId) -> Result<Vec<Mapping>, StoreError> {
+        Ok(self.mapping_table(hospital)?.rows.clone())
     }
 
     fn mappings_for_impl(
@@ -560,17 +599,14 @@ impl Store {
         hospital: &HospitalId,
         local_codes: &[String],
     ) -> Result<Vec<Mapping>, StoreError> {
-        use schema::mappings::dsl as m;
-        let mut out = Vec::new();
-        for codes in local_codes.chunks(500) {
-            let rows: Vec<MappingRow> = with_conn!(self, |conn| m::mappings
-                .filter(m::hospital_id.eq(hospital.as_str()))
-                .filter(m::local_code.eq_any(codes))
-                .select(MappingRow::as_select())
-                .load(conn)?);
-            out.extend(rows.into_iter().filter_map(MappingRow::into_mapping));
-        }
-        Ok(out)
+        let table = self.mapping_table(hospital)?;
+        let mut codes: Vec<&String> = local_codes.iter().collect();
+        codes.sort_unstable();
+        codes.dedup();
+        Ok(codes
+            .into_iter()
+            .filter_map(|c| table.get(c).cloned())
+            .collect())
     }
 
     fn mapping_impl(
@@ -578,13 +614,7 @@ impl Store {
         hospital: &HospitalId,
         local_code: &str,
     ) -> Result<Option<Mapping>, StoreError> {
-        use schema::mappings::dsl as m;
-        let row: Option<MappingRow> = with_conn!(self, |conn| m::mappings
-            .find((hospital.as_str(), local_code))
-            .select(MappingRow::as_select())
-            .first(conn)
-            .optional()?);
-        Ok(row.and_then(MappingRow::into_mapping))
+        Ok(self.mapping_table(hospital)?.get(local_code).cloned())
     }
 
     fn apply_mappings_impl(
@@ -645,8 +675,19 @@ impl Store {
         }
         let audit = NewAudit::new(&audit);
         let rows: Vec<NewMapping> = writes.iter().map(|w| NewMapping::new(w)).collect();
-        with_conn!(self, |conn| conn.transaction(|conn| {
+        let mut touched: BTreeSet<&str> = writes.iter().map(|w| w.hospital.as_str()).collect();
+        touched.extend(history.iter().map(|c| c.hospital.as_str()));
+        let written = with_conn!(self, |conn| conn.transaction(|conn| {
             conn.upsert_mappings(&rows)?;
+            for hospital in &touched {
+                use schema::mapping_versions::dsl as v;
+                diesel::insert_into(v::mapping_versions)
+                    .values((v::hospital_id.eq(*hospital), v::version.eq(1i64)))
+                    .on_conflict(v::hospital_id)
+                    .do_update()
+                    .set(v::version.eq(v::version + 1))
+                    .execute(conn)?;
+            }
             let mut history_rows: Vec<NewHistory> = Vec::with_capacity(history.len());
             for (hospital, items) in pending {
                 let links = conn.extend_chain(hospital, items)?;
@@ -660,7 +701,10 @@ impl Store {
             conn.insert_history(&history_rows)?;
             conn.insert_audit(&audit)?;
             Ok::<_, StoreError>(())
-        }))
+        }));
+        // Committed or not, this process reads these hospitals' tables again.
+        self.mappings.invalidate(touched.iter().copied());
+        written
     }
 
     /// The message for a batch that broke a foreign key: which of the hospitals it names are

@@ -239,6 +239,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    mapping_versions (hospital_id) {
+        hospital_id -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     chain_backfill (pending) {
         pending -> Bool,
     }
@@ -263,5 +270,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     chain_links,
     chain_heads,
-    chain_backfill
+    chain_backfill,
+    mapping_versions
 );

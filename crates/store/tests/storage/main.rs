@@ -636,3 +636,43 @@ fn apply_mappings_throughput() {
         }
     });
 }
+
+#[test]
+fn a_mapping_changed_by_another_node_is_seen_after_its_refresh() {
+    each_db(|db, store| {
+        with_hospitals(store);
+        // A second node: the same database, its own in-memory tables.
+        let other = Store::connect(db.url()).unwrap();
+        let m = mapping("hosp-a", "GLU", "9000033-2", MappingStatus::Approved);
+        store
+            .apply_mappings(std::slice::from_ref(&m), &[change(&m, 1, "import", None)])
+            .unwrap();
+        let seen = |s: &Store| {
+            s.mapping(&hid("hosp-a"), "GLU")
+                .unwrap()
+                .unwrap()
+                .national_code
+        };
+        assert_eq!(seen(&other), "9000033-2");
+        let mut moved = m.clone();
+        moved.national_code = "9000034-0".into();
+        store
+            .apply_mappings(
+                std::slice::from_ref(&moved),
+                &[change(&moved, 2, "propose", Some(MappingStatus::Approved))],
+            )
+            .unwrap();
+        // The writing node sees its own change at once; the other after its refresh.
+        assert_eq!(seen(store), "9000034-0");
+        assert_eq!(seen(&other), "9000033-2");
+        other.refresh_caches().unwrap();
+        assert_eq!(seen(&other), "9000034-0");
+        assert_eq!(
+            other
+                .mappings_for(&hid("hosp-a"), &["GLU".into(), "NONE".into()])
+                .unwrap()
+                .len(),
+            1
+        );
+    });
+}

@@ -1,0 +1,7 @@
+-- A counter per hospital, bumped in every transaction that changes its mappings: what each
+-- node's in-memory mapping cache compares to know whether another node changed them
+-- (huren_store::cache). PostgreSQL dialect; keep in step with ../../sqlite.
+CREATE TABLE mapping_versions (
+    hospital_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    version BIGINT NOT NULL
+);
