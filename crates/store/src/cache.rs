@@ -91,3 +91,55 @@ impl MappingCache {
         }
     }
 }
+
+/// Every hospital, in memory (a `$translate` or a page checks its hospital on every request):
+/// versioned by the `mapping_versions` row with an empty `hospital_id`, bumped by every write
+/// of hospitals, as [`MappingCache`] is.
+#[derive(Debug, Default)]
+pub(crate) struct HospitalCache {
+    table: RwLock<Option<(i64, Arc<Vec<huren_core::Hospital>>)>>,
+    epoch: AtomicU64,
+}
+
+/// The `mapping_versions` key of the hospitals themselves (no hospital id is empty).
+pub(crate) const HOSPITALS_KEY: &str = "";
+
+impl HospitalCache {
+    pub fn get(&self) -> Option<Arc<Vec<huren_core::Hospital>>> {
+        self.table
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(_, t)| t.clone())
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    pub fn put(&self, version: i64, hospitals: Arc<Vec<huren_core::Hospital>>, epoch: u64) {
+        let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
+        if self.epoch.load(Ordering::SeqCst) == epoch {
+            *table = Some((version, hospitals));
+        }
+    }
+
+    pub fn invalidate(&self) {
+        let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        *table = None;
+    }
+
+    /// Drops the table when the stored version moved.
+    pub fn retain_current(&self, version: i64) {
+        let stale = self
+            .table
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|(v, _)| *v != version);
+        if stale {
+            self.invalidate();
+        }
+    }
+}

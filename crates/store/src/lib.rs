@@ -165,6 +165,8 @@ pub struct Store {
     context: Arc<AuditContext>,
     /// Each hospital's mappings in memory (`cache`), shared by every clone.
     mappings: Arc<cache::MappingCache>,
+    /// Every hospital in memory (`cache`).
+    hospitals: Arc<cache::HospitalCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -196,6 +198,20 @@ macro_rules! with_conn {
 }
 
 pub(crate) use with_conn;
+
+/// Bumps the `mapping_versions` row of `$key` (a hospital id, or [`cache::HOSPITALS_KEY`]) in
+/// the transaction of `$conn`: other nodes drop their in-memory copy at their next refresh.
+macro_rules! bump_version {
+    ($conn:ident, $key:expr) => {{
+        use crate::schema::mapping_versions::dsl as v;
+        diesel::insert_into(v::mapping_versions)
+            .values((v::hospital_id.eq($key), v::version.eq(1i64)))
+            .on_conflict(v::hospital_id)
+            .do_update()
+            .set(v::version.eq(v::version + 1))
+            .execute($conn)?;
+    }};
+}
 
 mod observations;
 mod quality;
@@ -248,6 +264,7 @@ impl Store {
             pools,
             context: Arc::new(AuditContext::service()),
             mappings: Arc::default(),
+            hospitals: Arc::default(),
         })
     }
 
@@ -258,6 +275,7 @@ impl Store {
             pools: self.pools.clone(),
             context: Arc::new(context),
             mappings: self.mappings.clone(),
+            hospitals: self.hospitals.clone(),
         }
     }
 
@@ -453,7 +471,7 @@ impl Store {
         use schema::hospitals::dsl as h;
         let now = now_millis();
         let new = NewHospital::new(hospital, now);
-        with_conn!(self, |conn| conn.transaction(|conn| {
+        let created = with_conn!(self, |conn| conn.transaction(|conn| {
             // Insert-or-nothing first, so the answer "was it new" comes from the database itself
             // even when two callers create the same hospital at once.
             let created = diesel::insert_into(h::hospitals)
@@ -486,8 +504,11 @@ impl Store {
             audit.entities = vec![format!("Hospital/{}", hospital.id.as_str())];
             audit.site = Some(hospital.id.clone());
             conn.insert_audit(&NewAudit::new(&audit))?;
+            bump_version!(conn, cache::HOSPITALS_KEY);
             Ok::<_, StoreError>(created)
-        }))
+        }));
+        self.hospitals.invalidate();
+        created
     }
 
     fn upsert_hospitals_impl(&self, hospitals: &[Hospital]) -> Result<(), StoreError> {
@@ -497,7 +518,7 @@ impl Store {
             .into_iter()
             .map(|x| NewHospital::new(x, now))
             .collect();
-        with_conn!(self, |conn| conn.transaction(|conn| {
+        let written = with_conn!(self, |conn| conn.transaction(|conn| {
             for rows in rows.chunks(rows_per_statement(NewHospital::COLUMNS)) {
                 diesel::insert_into(h::hospitals)
                     .values(rows)
@@ -521,30 +542,48 @@ impl Store {
             audit.entities = rows.iter().map(|h| format!("Hospital/{}", h.id)).collect();
             audit.description = format!("{} hospitals created or updated", rows.len());
             conn.insert_audit(&NewAudit::new(&audit))?;
+            bump_version!(conn, cache::HOSPITALS_KEY);
             Ok::<_, StoreError>(())
-        }))
+        }));
+        self.hospitals.invalidate();
+        written
+    }
+
+    /// Every hospital, from memory, or read (with its version, in one snapshot) and kept.
+    fn hospital_table(&self) -> Result<Arc<Vec<Hospital>>, StoreError> {
+        if let Some(t) = self.hospitals.get() {
+            return Ok(t);
+        }
+        use schema::hospitals::dsl as h;
+        use schema::mapping_versions::dsl as v;
+        let epoch = self.hospitals.epoch();
+        let (version, rows) = with_conn!(self, |conn| conn.transaction(|conn| {
+            let version: Option<i64> = v::mapping_versions
+                .find(cache::HOSPITALS_KEY)
+                .select(v::version)
+                .first(conn)
+                .optional()?;
+            let rows: Vec<HospitalRow> = h::hospitals
+                .select(HospitalRow::as_select())
+                .order(h::id.asc())
+                .load(conn)?;
+            Ok::<_, StoreError>((version.unwrap_or(0), rows))
+        }))?;
+        let table = Arc::new(
+            rows.into_iter()
+                .filter_map(HospitalRow::into_hospital)
+                .collect::<Vec<_>>(),
+        );
+        self.hospitals.put(version, table.clone(), epoch);
+        Ok(table)
     }
 
     fn hospitals_impl(&self) -> Result<Vec<Hospital>, StoreError> {
-        use schema::hospitals::dsl as h;
-        let rows: Vec<HospitalRow> = with_conn!(self, |conn| h::hospitals
-            .select(HospitalRow::as_select())
-            .order(h::id.asc())
-            .load(conn)?);
-        Ok(rows
-            .into_iter()
-            .filter_map(HospitalRow::into_hospital)
-            .collect())
+        Ok(self.hospital_table()?.as_ref().clone())
     }
 
     fn hospital_impl(&self, id: &HospitalId) -> Result<Option<Hospital>, StoreError> {
-        use schema::hospitals::dsl as h;
-        let row: Option<HospitalRow> = with_conn!(self, |conn| h::hospitals
-            .find(id.as_str())
-            .select(HospitalRow::as_select())
-            .first(conn)
-            .optional()?);
-        Ok(row.and_then(HospitalRow::into_hospital))
+        Ok(self.hospital_table()?.iter().find(|h| &h.id == id).cloned())
     }
 
     /// The hospital's mapping table, from memory, or read whole (with its version, in one
@@ -585,8 +624,10 @@ impl Store {
         let versions: Vec<(String, i64)> = with_conn!(self, |conn| v::mapping_versions
             .select((v::hospital_id, v::version))
             .load(conn)?);
-        self.mappings
-            .retain_current(&versions.into_iter().collect());
+        let versions: HashMap<String, i64> = versions.into_iter().collect();
+        self.hospitals
+            .retain_current(versions.get(cache::HOSPITALS_KEY).copied().unwrap_or(0));
+        self.mappings.retain_current(&versions);
         Ok(())
     }
 
@@ -680,13 +721,7 @@ impl Store {
         let written = with_conn!(self, |conn| conn.transaction(|conn| {
             conn.upsert_mappings(&rows)?;
             for hospital in &touched {
-                use schema::mapping_versions::dsl as v;
-                diesel::insert_into(v::mapping_versions)
-                    .values((v::hospital_id.eq(*hospital), v::version.eq(1i64)))
-                    .on_conflict(v::hospital_id)
-                    .do_update()
-                    .set(v::version.eq(v::version + 1))
-                    .execute(conn)?;
+                bump_version!(conn, *hospital);
             }
             let mut history_rows: Vec<NewHistory> = Vec::with_capacity(history.len());
             for (hospital, items) in pending {

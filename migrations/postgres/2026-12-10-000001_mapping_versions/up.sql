@@ -1,6 +1,7 @@
 -- A counter per hospital, bumped in every transaction that changes its mappings: what each
 -- node's in-memory mapping cache compares to know whether another node changed them
--- (huren_store::cache). PostgreSQL dialect; keep in step with ../../sqlite.
+-- (huren_store::cache). The row with an empty hospital_id (no hospital id is empty) counts
+-- the changes to the hospitals themselves. PostgreSQL dialect; keep in step with ../../sqlite.
 CREATE TABLE mapping_versions (
     hospital_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     version BIGINT NOT NULL

@@ -674,5 +674,15 @@ fn a_mapping_changed_by_another_node_is_seen_after_its_refresh() {
                 .len(),
             1
         );
+        // Hospitals too.
+        let name = |s: &Store| s.hospital(&hid("hosp-a")).unwrap().unwrap().name;
+        assert_eq!(name(&other), "甲医院");
+        store
+            .upsert_hospital(&hospital("hosp-a", "甲医院（新）"))
+            .unwrap();
+        assert_eq!(name(store), "甲医院（新）");
+        assert_eq!(name(&other), "甲医院");
+        other.refresh_caches().unwrap();
+        assert_eq!(name(&other), "甲医院（新）");
     });
 }
