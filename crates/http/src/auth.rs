@@ -464,14 +464,32 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let auth = req
         .app_data::<web::Data<Authenticator>>()
         .ok_or_else(|| ApiError::Internal("authenticator not configured".into()))?;
+    match credential(req)? {
+        Credential::Bearer(token) => auth.verify(&token).map_err(ApiError::Unauthorized),
+        Credential::Session(token) => auth
+            .verify(&token)
+            .map_err(|e| ApiError::Unauthorized(format!("the session has ended: {e}"))),
+    }
+}
+
+/// The token a request carries.
+pub(crate) enum Credential {
+    /// `Authorization: Bearer …`.
+    Bearer(String),
+    /// The web pages' session cookie (only under `/ui`, only without a bearer token).
+    Session(String),
+}
+
+/// Which token `req` carries: its bearer token, or on the web pages without one, the session
+/// cookie's. The one place that reads either, so authentication and the pages' CSRF token
+/// always speak of the same token.
+pub(crate) fn credential(req: &HttpRequest) -> Result<Credential, ApiError> {
     let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
     if header.is_none()
         && (req.path() == "/ui" || req.path().starts_with("/ui/"))
         && let Some(cookie) = req.cookie(crate::ui::SESSION_COOKIE)
     {
-        return auth
-            .verify(cookie.value().trim())
-            .map_err(|e| ApiError::Unauthorized(format!("the session has ended: {e}")));
+        return Ok(Credential::Session(cookie.value().trim().to_owned()));
     }
     let header = header
         .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer token".into()))?;
@@ -482,7 +500,7 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .ok_or_else(|| ApiError::Unauthorized("Authorization must be `Bearer <token>`".into()))?;
-    auth.verify(token.trim()).map_err(ApiError::Unauthorized)
+    Ok(Credential::Bearer(token.trim().to_owned()))
 }
 
 #[cfg(test)]

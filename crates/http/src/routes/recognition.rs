@@ -470,8 +470,7 @@ pub async fn lab_summary(
     let id = readable(&who, &state, &path).await?.id;
     let params = Params::from_request(&req, &Bytes::new())?;
     let at = at_of(&params)?;
-    let items = lab_items(&state, &id, at).await?;
-    let (hospital, items) = items;
+    let (hospital, items) = lab_items(&state, &id, at).await?;
     let recognizable = items
         .iter()
         .filter(|i| i["recognizable"] == json!(true))

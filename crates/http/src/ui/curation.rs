@@ -4,7 +4,10 @@
 //! (`apply_review`, `approve_selected`, `import_mappings`) after the API's checks
 //! (`may_read`, `may_curate`).
 
-use super::{Lang, UiError, UiUser, check_csrf, csrf, ok, page, see_other};
+use super::{
+    Lang, UiError, UiUser, check_csrf, china_time, concept_name, csrf, local_page, ok, page,
+    see_other,
+};
 use crate::error::ApiError;
 use crate::mapping_import::{ImportOptions, ImportReport, import_mappings, now_millis};
 use crate::routes::{
@@ -29,20 +32,12 @@ fn form<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Resul
 }
 
 fn target_name(state: &AppState, lang: Lang, m: &Mapping) -> String {
-    let catalog = state.catalog();
-    let (system, code) = if m.national_code.is_empty() {
-        (CodeSystem::Loinc, m.loinc.as_str())
+    let system = if m.is_loinc_only() {
+        CodeSystem::Loinc
     } else {
-        (CodeSystem::National, m.national_code.as_str())
+        CodeSystem::National
     };
-    catalog
-        .registry
-        .lookup(system, code)
-        .map(|c| match lang {
-            Lang::Zh if !c.display_zh.is_empty() => c.display_zh.clone(),
-            _ => c.display_en.clone(),
-        })
-        .unwrap_or_default()
+    concept_name(state, lang, system, m.target())
 }
 
 fn status_text(lang: Lang, s: MappingStatus) -> &'static str {
@@ -78,15 +73,6 @@ fn enc(s: &str) -> String {
         .unwrap_or_default()
         .trim_start_matches('=')
         .replace('+', "%20")
-}
-
-/// Only back to a page of ours.
-fn back_to(back: &str, default: &str) -> String {
-    if back.starts_with("/ui/") && !back.starts_with("//") {
-        back.to_owned()
-    } else {
-        default.to_owned()
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -274,7 +260,7 @@ pub async fn act(
         }
     );
     Ok(see_other(&with_done(
-        &back_to(&f.back, &format!("/ui/hospitals/{id}/mappings")),
+        local_page(&f.back, &format!("/ui/hospitals/{id}/mappings")),
         &done,
     )))
 }
@@ -337,7 +323,7 @@ pub async fn bulk_approve(
         lang.t("条结果已发布", "results released")
     );
     Ok(see_other(&with_done(
-        &back_to(&f.back, &format!("/ui/hospitals/{id}/mappings")),
+        local_page(&f.back, &format!("/ui/hospitals/{id}/mappings")),
         &done,
     )))
 }
@@ -368,11 +354,6 @@ pub async fn mapping(
             "hospital `{id}` has no local code `{code}`"
         )))
     })?;
-    let when = |ms: i64| {
-        time::OffsetDateTime::from_unix_timestamp(ms / 1000 + 8 * 3600)
-            .map(|t| format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute()))
-            .unwrap_or_default()
-    };
     let content = html! {
         table.facts {
             tr { th { (lang.t("本地名称", "Local name")) } td { (m.term.local_name) } }
@@ -398,7 +379,7 @@ pub async fn mapping(
             tbody {
                 @for c in &history {
                     tr {
-                        td.nowrap { (when(c.at)) }
+                        td.nowrap { (china_time(c.at.div_euclid(1000), true)) }
                         td { (c.by) }
                         td { (c.action) }
                         td { @if let Some(f) = c.from_status { (status_text(lang, f)) " → " } (status_text(lang, c.to_status)) }
@@ -456,7 +437,7 @@ pub async fn unmapped(
                             @for c in &s.codes {
                                 tr {
                                     td { code { (c.code) } @if c.system == CodeSystem::Loinc { " " span.tag { "LOINC" } } }
-                                    td { (catalog.registry.lookup(c.system, &c.code).map(|x| match lang { Lang::Zh if !x.display_zh.is_empty() => x.display_zh.clone(), _ => x.display_en.clone() }).unwrap_or_default()) }
+                                    td { (concept_name(&state, lang, c.system, &c.code)) }
                                     td.nowrap { (lang.t("置信度 ", "confidence ")) (format!("{:.2}", c.confidence)) }
                                     td { ul.reasons { @for r in &c.reasons { li { (lang.t(&r.zh, &r.en)) } } } }
                                     @if curator {
@@ -529,13 +510,8 @@ pub async fn propose(
             term: LocalTerm {
                 local_code: u.local_code,
                 local_name: u.local_name,
-                specimen: String::new(),
                 unit: u.unit,
-                ref_low: None,
-                ref_high: None,
-                ref_text: String::new(),
-                method: String::new(),
-                note: String::new(),
+                ..LocalTerm::default()
             },
             national_code: String::new(),
             loinc: String::new(),

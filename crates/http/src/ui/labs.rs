@@ -3,12 +3,13 @@
 //! catalogue), so the lab sees what to fix. The same judgement as
 //! `GET /api/labs/{id}/recognition`.
 
-use super::{Lang, UiError, UiUser, ok, page};
+use super::{Lang, UiError, UiUser, concept_name, ok, page};
 use crate::error::ApiError;
 use crate::routes::{lab_items, may_read, path_id};
 use crate::state::AppState;
 use actix_web::web::{Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
+use huren_core::CodeSystem;
 use maud::html;
 use serde_json::Value;
 
@@ -43,20 +44,6 @@ fn eqa_text(lang: Lang, eqa: &Value) -> String {
             lang.t("天前", "days ago")
         ),
     }
-}
-
-/// The item's name in the page's language.
-fn name(state: &AppState, lang: Lang, item: &Value) -> String {
-    let code = item["code"].as_str().unwrap_or("");
-    state
-        .catalog()
-        .registry
-        .lookup(huren_core::CodeSystem::National, code)
-        .map(|c| match lang {
-            Lang::Zh if !c.display_zh.is_empty() => c.display_zh.clone(),
-            _ => c.display_en.clone(),
-        })
-        .unwrap_or_default()
 }
 
 /// `GET /ui/labs/{id}`.
@@ -98,7 +85,7 @@ pub async fn lab(
             tbody {
                 @for i in &items {
                     tr {
-                        td { (name(&state, lang, i)) br; code.small { (i["code"].as_str().unwrap_or("")) } }
+                        td { (concept_name(&state, lang, CodeSystem::National, i["code"].as_str().unwrap_or(""))) br; code.small { (i["code"].as_str().unwrap_or("")) } }
                         td {
                             @if i["recognizable"] == Value::Bool(true) {
                                 span.badge.yes { (i["mark"].as_str().unwrap_or("HR")) " ✓" }

@@ -26,6 +26,7 @@ use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use huren_core::CodeSystem;
 use maud::{DOCTYPE, Markup, html};
 use sha2::{Digest, Sha256};
 
@@ -68,6 +69,14 @@ impl Lang {
         }
     }
 
+    /// The same language as core's (`huren_core::Concept::display` picks names by it).
+    pub fn core(self) -> huren_core::Language {
+        match self {
+            Lang::Zh => huren_core::Language::Zh,
+            Lang::En => huren_core::Language::En,
+        }
+    }
+
     fn code(self) -> &'static str {
         match self {
             Lang::Zh => "zh-CN",
@@ -83,6 +92,47 @@ impl Lang {
     }
 }
 
+/// The name of a code of the current registry in the page's language (core's
+/// `huren_core::Concept::display`: the other language when this one has none), or empty when the
+/// registry does not have the code.
+pub fn concept_name(
+    state: &crate::state::AppState,
+    lang: Lang,
+    system: CodeSystem,
+    code: &str,
+) -> String {
+    state
+        .catalog()
+        .registry
+        .lookup(system, code)
+        .map(|c| c.display(lang.core()).to_owned())
+        .unwrap_or_default()
+}
+
+/// A time (Unix seconds) as China's date, `2026-12-05`, and with `with_time` its `08:12`.
+pub fn china_time(seconds: i64, with_time: bool) -> String {
+    let offset = i64::from(huren_core::qc::CHINA_OFFSET_MINUTES) * 60;
+    time::OffsetDateTime::from_unix_timestamp(seconds + offset)
+        .map(|t| {
+            if with_time {
+                format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
+            } else {
+                t.date().to_string()
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// `back` when it is a page of ours, else `default`: a form's return address is never an open
+/// redirect.
+pub fn local_page<'a>(back: &'a str, default: &'a str) -> &'a str {
+    if (back == "/ui" || back.starts_with("/ui/")) && !back.contains("//") {
+        back
+    } else {
+        default
+    }
+}
+
 /// The CSRF token of a session: a digest of the session's token, so a page of another site,
 /// which can read neither the cookie nor our pages, cannot forge it.
 pub fn csrf_of(session: &str) -> String {
@@ -90,20 +140,13 @@ pub fn csrf_of(session: &str) -> String {
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The CSRF token the signed-in request's forms must carry (the session's, or the
-/// bearer token's when a page is called with one).
+/// The CSRF token the signed-in request's forms must carry: of the token the request is
+/// authenticated with (the session's, or the bearer token's when a page is called with one).
 pub fn csrf(req: &HttpRequest) -> String {
-    let token = req
-        .cookie(SESSION_COOKIE)
-        .map(|c| c.value().to_owned())
-        .or_else(|| {
-            req.headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let token = match crate::auth::credential(req) {
+        Ok(crate::auth::Credential::Bearer(t) | crate::auth::Credential::Session(t)) => t,
+        Err(_) => String::new(),
+    };
     csrf_of(&token)
 }
 
@@ -328,12 +371,7 @@ pub struct LangSwitch {
 /// `GET /ui/lang?to=en|zh&back=PATH`: remembers the language and goes back to the page.
 pub async fn switch_lang(query: actix_web::web::Query<LangSwitch>) -> HttpResponse {
     let to = if query.to == "en" { "en" } else { "zh" };
-    // Only back to a page of ours: never an open redirect.
-    let back = if query.back.starts_with("/ui") && !query.back.starts_with("//") {
-        query.back.as_str()
-    } else {
-        "/ui"
-    };
+    let back = local_page(&query.back, "/ui");
     let mut response = see_other(back);
     let cookie = actix_web::cookie::Cookie::build(LANG_COOKIE, to)
         .path("/ui")
@@ -378,6 +416,21 @@ mod tests {
         assert_eq!(csrf_of("a"), csrf_of("a"));
         assert_ne!(csrf_of("a"), csrf_of("b"));
         assert_eq!(csrf_of("a").len(), 32);
+    }
+
+    #[test]
+    fn forms_return_only_to_our_pages() {
+        assert_eq!(local_page("/ui/patients?id=1", "/ui"), "/ui/patients?id=1");
+        assert_eq!(local_page("//evil.example/ui/", "/ui"), "/ui");
+        assert_eq!(local_page("https://evil.example/", "/ui"), "/ui");
+        assert_eq!(local_page("/uix", "/ui"), "/ui");
+    }
+
+    #[test]
+    fn times_are_shown_in_china_time() {
+        // 2026-12-04T16:30:00Z is 00:30 on the 5th in Beijing.
+        assert_eq!(china_time(1_796_401_800, true), "2026-12-05 00:30");
+        assert_eq!(china_time(1_796_401_800, false), "2026-12-05");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! "test again anyway" form. The same search, scope rules and decision as
 //! `GET /fhir/Observation?…&recognizable=` and `POST …/$retest`.
 
-use super::{Lang, UiError, UiUser, check_csrf, csrf, ok, page, see_other};
+use super::{
+    Lang, UiError, UiUser, check_csrf, china_time, concept_name, csrf, ok, page, see_other,
+};
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::recognition::Assessor;
@@ -129,22 +131,21 @@ struct Row {
 fn row(lang: Lang, state: &AppState, o: StoredObservation, decision: Option<Decision>) -> Row {
     let resource: Value = serde_json::from_str(&o.resource).unwrap_or(Value::Null);
     let sent: Option<LabResult> = serde_json::from_str(&o.source).ok();
-    let catalog = state.catalog();
-    let name = catalog
-        .registry
-        .lookup(huren_core::CodeSystem::National, &o.national_code)
-        .map(|c| match lang {
-            Lang::Zh if !c.display_zh.is_empty() => c.display_zh.clone(),
-            _ => c.display_en.clone(),
-        })
-        .or_else(|| {
-            resource
-                .pointer("/code/coding/0/display")
-                .or_else(|| resource.pointer("/code/text"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| o.local_code.clone());
+    let name = Some(concept_name(
+        state,
+        lang,
+        huren_core::CodeSystem::National,
+        &o.national_code,
+    ))
+    .filter(|n| !n.is_empty())
+    .or_else(|| {
+        resource
+            .pointer("/code/coding/0/display")
+            .or_else(|| resource.pointer("/code/text"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    })
+    .unwrap_or_else(|| o.local_code.clone());
     Row {
         name,
         sent: sent
@@ -169,19 +170,13 @@ fn row(lang: Lang, state: &AppState, o: StoredObservation, decision: Option<Deci
     }
 }
 
-fn date_of(seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(seconds + 8 * 3600)
-        .map(|t| t.date().to_string())
-        .unwrap_or_default()
-}
-
 fn badge(lang: Lang, d: &Decision) -> Markup {
     let mark = d.entry.as_ref().map(|e| e.mark.as_str()).unwrap_or("HR");
     html! {
         @if d.recognizable {
             span.badge.yes title=(lang.t("可互认", "recognizable")) { (mark) " ✓ " (lang.t("可互认", "recognizable")) }
             @if let Some(until) = d.valid_until {
-                " " span.until { (lang.t("有效至 ", "valid until ")) (date_of(until)) }
+                " " span.until { (lang.t("有效至 ", "valid until ")) (china_time(until, false)) }
             }
         } @else {
             span.badge.no { "✗ " (lang.t("不可互认", "not recognizable")) }

@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use huren_core::{CodeSystem, Concept};
+use huren_core::CodeSystem;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -20,13 +20,6 @@ pub struct Search {
 
 fn system_of(name: &str) -> CodeSystem {
     CodeSystem::parse(name).unwrap_or(CodeSystem::National)
-}
-
-fn display(lang: Lang, c: &Concept) -> String {
-    match lang {
-        Lang::Zh if !c.display_zh.is_empty() => c.display_zh.clone(),
-        _ => c.display_en.clone(),
-    }
 }
 
 fn concept_link(system: CodeSystem, code: &str) -> String {
@@ -80,7 +73,7 @@ pub async fn search(
                         @if let Some(c) = catalog.registry.lookup(system, code) {
                             tr {
                                 td { a href=(concept_link(system, &c.code)) { code { (c.code) } } }
-                                td { (display(lang, c)) }
+                                td { (c.display(lang.core())) }
                                 td { (c.ucum_unit) }
                                 td { (c.status.as_str()) }
                             }
@@ -154,7 +147,7 @@ pub async fn concept(
     let row =
         |label: &str, value: Markup| html! { tr { th scope="row" { (label) } td { (value) } } };
     let content = html! {
-        p.lead { code { (c.code) } " · " (display(lang, c)) }
+        p.lead { code { (c.code) } " · " (c.display(lang.core())) }
         table.facts {
             (row(lang.t("中文名称", "Chinese name"), html! { (c.display_zh) }))
             (row(lang.t("英文名称", "English name"), html! { (c.display_en) }))
