@@ -250,14 +250,14 @@ async fn follow_releases(state: &web::Data<AppState>) {
 /// The WAL size above which the server checkpoints and truncates it (SQLite).
 pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Keeps SQLite's WAL bounded under sustained writes: every two seconds, a WAL over
+/// Keeps SQLite's WAL bounded under sustained writes: every second, a WAL over
 /// [`WAL_LIMIT_BYTES`] is checkpointed and truncated (`Store::checkpoint`). PostgreSQL: returns
 /// at once.
 async fn checkpoint_wal(store: Store) {
     if store.backend() != "sqlite" {
         return;
     }
-    let mut interval = actix_web::rt::time::interval(Duration::from_secs(2));
+    let mut interval = actix_web::rt::time::interval(Duration::from_secs(1));
     loop {
         interval.tick().await;
         let s = store.clone();

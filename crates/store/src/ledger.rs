@@ -7,7 +7,7 @@
 //! other in a circle.
 
 use crate::schema::{audit_events, chain_heads, chain_links};
-use crate::{Pools, Store, StoreError, with_conn};
+use crate::{Pools, Store, StoreError, with_conn, with_write_conn};
 use diesel::prelude::*;
 use huren_core::HospitalId;
 use huren_core::audit::{Actor, AuditAction, AuditOutcome, AuditQuery, AuditRecord};
@@ -282,7 +282,7 @@ impl Store {
 
     pub(crate) fn record_audit_impl(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
         let rows: Vec<NewAudit> = records.iter().map(NewAudit::new).collect();
-        with_conn!(self, |conn| conn.transaction(|conn| {
+        with_write_conn!(self, |conn| conn.transaction(|conn| {
             for row in &rows {
                 conn.insert_audit(row)?;
             }

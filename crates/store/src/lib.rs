@@ -18,6 +18,7 @@ mod bulk;
 mod cache;
 mod integrity;
 mod ledger;
+mod packed;
 mod rows;
 mod schema;
 
@@ -167,6 +168,9 @@ pub struct Store {
     mappings: Arc<cache::MappingCache>,
     /// Every hospital in memory (`cache`).
     hospitals: Arc<cache::HospitalCache>,
+    /// SQLite: this process's writers queue here, one at a time, before they take a
+    /// connection (see [`with_write_conn!`]); the checkpoint takes it to truncate the WAL.
+    write_gate: Arc<std::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -199,6 +203,34 @@ macro_rules! with_conn {
 
 pub(crate) use with_conn;
 
+/// [`with_conn!`] for a write transaction. On SQLite the writers of this process first queue on
+/// the store's write gate: SQLite has one writer at a time anyway, and its busy handler (sleep
+/// and retry) both wastes time under load and lets the WAL checkpoint starve behind a steady
+/// stream of writers ([`Store::checkpoint`] takes the gate). Other processes (the command line
+/// next to a server) still meet the busy timeout. PostgreSQL: no gate.
+macro_rules! with_write_conn {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match &$store.pools {
+            Pools::Sqlite(pool) => {
+                let _gate = $store
+                    .write_gate
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut pooled = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
+                let $conn: &mut SqliteConnection = &mut pooled;
+                $body
+            }
+            Pools::Pg(pool) => {
+                let mut pooled = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
+                let $conn: &mut PgConnection = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use with_write_conn;
+
 /// Bumps the `mapping_versions` row of `$key` (a hospital id, or [`cache::HOSPITALS_KEY`]) in
 /// the transaction of `$conn`: other nodes drop their in-memory copy at their next refresh.
 macro_rules! bump_version {
@@ -217,8 +249,9 @@ mod observations;
 mod quality;
 
 /// Sets the pragmas every SQLite connection needs: WAL for concurrent readers, a busy timeout
-/// instead of immediate `SQLITE_BUSY` errors, enforced foreign keys, a 64 MiB page cache
-/// (the 2 MiB default makes a 100k-row import thrash the indexes of a large table), and a
+/// instead of immediate `SQLITE_BUSY` errors, enforced foreign keys, a 16 MiB page cache
+/// (the 2 MiB default makes a 100k-row import thrash the indexes of a large table; 64 MiB on
+/// each of the pool's 8 connections took the server past 780 MB during a 1M-result ingest), and a
 /// 64 MiB limit to which the WAL file is truncated after a checkpoint resets it (see
 /// [`Store::checkpoint`]).
 #[derive(Debug)]
@@ -230,7 +263,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         conn.batch_execute(
             "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
              PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+             PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
              PRAGMA journal_size_limit = 67108864;",
         )
         .map_err(diesel::r2d2::Error::QueryError)
@@ -265,6 +298,7 @@ impl Store {
             context: Arc::new(AuditContext::service()),
             mappings: Arc::default(),
             hospitals: Arc::default(),
+            write_gate: Arc::default(),
         })
     }
 
@@ -276,14 +310,18 @@ impl Store {
             context: Arc::new(context),
             mappings: self.mappings.clone(),
             hospitals: self.hospitals.clone(),
+            write_gate: self.write_gate.clone(),
         }
     }
 
     /// SQLite: when the WAL file is larger than `above` bytes, checkpoints it fully and
-    /// truncates it (`PRAGMA wal_checkpoint(TRUNCATE)`), waiting up to the busy timeout for
-    /// readers to leave it. SQLite's automatic checkpoints are passive: under a steady stream
-    /// of writes with readers always active they never reset the WAL, which then grows without
-    /// bound (14 GB during a 1M-result ingest). The server calls this every few seconds.
+    /// truncates it. SQLite's automatic checkpoints are passive: under a steady stream of
+    /// writes they never reset the WAL, which then grows without bound (14 GB during a
+    /// 1M-result ingest), and a `TRUNCATE` checkpoint competing with the writers through the
+    /// busy handler kept losing (the WAL passed 600 MB). So: a passive checkpoint first, next to
+    /// the writers, copies most frames back; then, holding the write gate (this process's
+    /// writers wait) a `TRUNCATE` checkpoint copies the rest and empties the file, waiting only
+    /// for readers to move to the newest snapshot. The server calls this every second.
     /// Returns the WAL's size before, in bytes, when it checkpointed; PostgreSQL: `None`.
     pub fn checkpoint(&self, above: u64) -> Result<Option<u64>, StoreError> {
         let Pools::Sqlite(pool) = &self.pools else {
@@ -314,10 +352,17 @@ impl Store {
             #[diesel(sql_type = diesel::sql_types::Integer)]
             busy: i32,
         }
-        let done: Vec<Checkpoint> =
-            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").load(&mut *conn)?;
+        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").load::<Checkpoint>(&mut *conn)?;
+        let done: Vec<Checkpoint> = {
+            let _gate = self
+                .write_gate
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").load(&mut *conn)?
+        };
         if done.first().is_some_and(|c| c.busy != 0) {
-            // Readers stayed in the WAL through the busy timeout: the next call retries.
+            // A reader (or another process's writer) stayed through the busy timeout: the next
+            // call retries.
             tracing::warn!(wal_bytes = size, "WAL checkpoint busy; retrying later");
         }
         Ok(Some(size))
@@ -405,7 +450,7 @@ impl Store {
         };
         // 20 columns per row; PostgreSQL allows 65,535 bind parameters per statement.
         const CHUNK: usize = 3000;
-        with_conn!(self, |conn| conn.transaction(|conn| {
+        with_write_conn!(self, |conn| conn.transaction(|conn| {
             let taken: i64 = r::releases
                 .filter(r::system.eq(system.as_str()))
                 .filter(r::label.eq(label))
@@ -471,7 +516,7 @@ impl Store {
         use schema::hospitals::dsl as h;
         let now = now_millis();
         let new = NewHospital::new(hospital, now);
-        let created = with_conn!(self, |conn| conn.transaction(|conn| {
+        let created = with_write_conn!(self, |conn| conn.transaction(|conn| {
             // Insert-or-nothing first, so the answer "was it new" comes from the database itself
             // even when two callers create the same hospital at once.
             let created = diesel::insert_into(h::hospitals)
@@ -518,7 +563,7 @@ impl Store {
             .into_iter()
             .map(|x| NewHospital::new(x, now))
             .collect();
-        let written = with_conn!(self, |conn| conn.transaction(|conn| {
+        let written = with_write_conn!(self, |conn| conn.transaction(|conn| {
             for rows in rows.chunks(rows_per_statement(NewHospital::COLUMNS)) {
                 diesel::insert_into(h::hospitals)
                     .values(rows)
@@ -557,7 +602,7 @@ impl Store {
         use schema::hospitals::dsl as h;
         use schema::mapping_versions::dsl as v;
         let epoch = self.hospitals.epoch();
-        let (version, rows) = with_conn!(self, |conn| conn.transaction(|conn| {
+        let (version, rows) = with_write_conn!(self, |conn| conn.transaction(|conn| {
             let version: Option<i64> = v::mapping_versions
                 .find(cache::HOSPITALS_KEY)
                 .select(v::version)
@@ -595,7 +640,7 @@ impl Store {
         use schema::mapping_versions::dsl as v;
         use schema::mappings::dsl as m;
         let epoch = self.mappings.epoch();
-        let (version, rows) = with_conn!(self, |conn| conn.transaction(|conn| {
+        let (version, rows) = with_write_conn!(self, |conn| conn.transaction(|conn| {
             let version: Option<i64> = v::mapping_versions
                 .find(hospital.as_str())
                 .select(v::version)
@@ -718,7 +763,7 @@ impl Store {
         let rows: Vec<NewMapping> = writes.iter().map(|w| NewMapping::new(w)).collect();
         let mut touched: BTreeSet<&str> = writes.iter().map(|w| w.hospital.as_str()).collect();
         touched.extend(history.iter().map(|c| c.hospital.as_str()));
-        let written = with_conn!(self, |conn| conn.transaction(|conn| {
+        let written = with_write_conn!(self, |conn| conn.transaction(|conn| {
             conn.upsert_mappings(&rows)?;
             for hospital in &touched {
                 bump_version!(conn, *hospital);

@@ -32,9 +32,11 @@ pub(crate) struct ObservationRow {
     source: String,
     updated_at: i64,
     recognition: String,
+    /// The three texts above, packed (`crate::packed`); they are empty when this is not.
+    body: Vec<u8>,
 }
 
-const OBSERVATION_COLUMNS: usize = 14;
+const OBSERVATION_COLUMNS: usize = 15;
 
 impl ObservationRow {
     fn new(o: &StoredObservation) -> ObservationRow {
@@ -49,14 +51,20 @@ impl ObservationRow {
             national_code: o.national_code.clone(),
             loinc: o.loinc.clone(),
             effective_at: o.effective_at,
-            resource: o.resource.clone(),
-            source: o.source.clone(),
+            resource: String::new(),
+            source: String::new(),
             updated_at: o.updated_at,
-            recognition: o.recognition.clone(),
+            recognition: String::new(),
+            body: crate::packed::pack(&o.resource, &o.source, &o.recognition),
         }
     }
 
     pub(crate) fn into_stored(self, subjects: Vec<Identifier>) -> Option<StoredObservation> {
+        let (resource, source, recognition) = crate::packed::unpack_or(
+            &self.id,
+            &self.body,
+            (self.resource, self.source, self.recognition),
+        );
         Some(StoredObservation {
             id: self.id,
             hospital: HospitalId::parse(&self.hospital_id).ok()?,
@@ -69,10 +77,10 @@ impl ObservationRow {
             loinc: self.loinc,
             effective_at: self.effective_at,
             subjects,
-            resource: self.resource,
-            source: self.source,
+            resource,
+            source,
             updated_at: self.updated_at,
-            recognition: self.recognition,
+            recognition,
         })
     }
 }
@@ -88,19 +96,41 @@ pub(crate) struct HistoryRow {
     source: String,
     updated_at: i64,
     recognition: String,
+    /// As [`ObservationRow`]'s.
+    body: Vec<u8>,
 }
 
 impl HistoryRow {
+    /// The row keeping `stored`, an earlier version.
+    fn new(stored: &StoredObservation) -> HistoryRow {
+        HistoryRow {
+            observation_id: stored.id.clone(),
+            version_id: stored.version,
+            status: stored.status.as_str().to_owned(),
+            held: stored.held.clone(),
+            resource: String::new(),
+            source: String::new(),
+            updated_at: stored.updated_at,
+            recognition: String::new(),
+            body: crate::packed::pack(&stored.resource, &stored.source, &stored.recognition),
+        }
+    }
+
     /// The stored version this row is, of the result whose current version is `current`.
     pub(crate) fn into_version(self, current: &StoredObservation) -> Option<StoredObservation> {
+        let (resource, source, recognition) = crate::packed::unpack_or(
+            &self.observation_id,
+            &self.body,
+            (self.resource, self.source, self.recognition),
+        );
         Some(StoredObservation {
             version: self.version_id,
             status: ResultStatus::parse(&self.status)?,
             held: self.held,
-            resource: self.resource,
-            source: self.source,
+            resource,
+            source,
             updated_at: self.updated_at,
-            recognition: self.recognition,
+            recognition,
             ..current.clone()
         })
     }
@@ -214,16 +244,7 @@ fn plan(
             WriteOutcome::Updated => {
                 let stored = &current[&incoming.id];
                 if existed.get(&incoming.id) == Some(&true) {
-                    plan.history.push(HistoryRow {
-                        observation_id: stored.id.clone(),
-                        version_id: stored.version,
-                        status: stored.status.as_str().to_owned(),
-                        held: stored.held.clone(),
-                        resource: stored.resource.clone(),
-                        source: stored.source.clone(),
-                        updated_at: stored.updated_at,
-                        recognition: stored.recognition.clone(),
-                    });
+                    plan.history.push(HistoryRow::new(stored));
                 }
                 stored.version + 1
             }
@@ -309,7 +330,7 @@ macro_rules! write_plan {
             diesel::delete(s::observation_subjects.filter(s::observation_id.eq_any(ids)))
                 .execute($conn)?;
         }
-        for rows in plan.history.chunks(rows_per_statement(8)) {
+        for rows in plan.history.chunks(rows_per_statement(9)) {
             diesel::insert_into(h::observation_history)
                 .values(rows)
                 .execute($conn)?;
@@ -331,6 +352,7 @@ macro_rules! write_plan {
                     o::source.eq(excluded(o::source)),
                     o::updated_at.eq(excluded(o::updated_at)),
                     o::recognition.eq(excluded(o::recognition)),
+                    o::body.eq(excluded(o::body)),
                 ))
                 .execute($conn)?;
         }
@@ -420,6 +442,10 @@ impl Store {
         let now = now_millis();
         match &self.pools {
             Pools::Sqlite(pool) => {
+                let _gate = self
+                    .write_gate
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
                 // An immediate transaction takes the write lock before reading, so the plan is
                 // made on what no one else can change before it is written.
@@ -481,6 +507,9 @@ impl Store {
         &self,
         q: &ObservationQuery,
     ) -> Result<Vec<StoredObservation>, StoreError> {
+        if let Some(found) = self.patient_results(q)? {
+            return Ok(found);
+        }
         let rows: Vec<ObservationRow> = crate::with_conn!(self, |conn| {
             use crate::schema::observation_subjects::dsl as s;
             use crate::schema::observations::dsl as o;
@@ -611,6 +640,79 @@ impl Store {
                 last_seen: r.last_seen,
             })
             .collect())
+    }
+
+    /// The clinician's question — every visible result of one patient (identifier system and
+    /// value), newest first — as two fixed statements that diesel prepares once per connection
+    /// and keeps (a boxed query, or an `IN` list of ids, is parsed again each time: that was a
+    /// sixth of the query's time). `None` when `q` asks anything more.
+    fn patient_results(
+        &self,
+        q: &ObservationQuery,
+    ) -> Result<Option<Vec<StoredObservation>>, StoreError> {
+        let Some(subject) = &q.subject else {
+            return Ok(None);
+        };
+        if q.hospital.is_some()
+            || q.include_held
+            || !q.codes.is_empty()
+            || q.effective_from.is_some()
+            || q.effective_to.is_some()
+            || subject.system.is_empty()
+        {
+            return Ok(None);
+        }
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+        let (rows, subjects) = crate::with_conn!(self, |conn| {
+            use crate::schema::observation_subjects::dsl as s;
+            use crate::schema::observations::dsl as o;
+            let of_patient = s::observation_subjects
+                .select(s::observation_id)
+                .filter(s::value.eq(&subject.value))
+                .filter(s::system.eq(&subject.system));
+            let rows: Vec<ObservationRow> = o::observations
+                .select(ObservationRow::as_select())
+                .filter(o::held.eq(""))
+                .filter(o::id.eq_any(of_patient))
+                .order_by((
+                    o::effective_at.is_null(),
+                    o::effective_at.desc(),
+                    o::id.asc(),
+                ))
+                .limit(limit)
+                .offset(offset)
+                .load(conn)?;
+            // Every identifier of those results: the results of this patient's, one statement.
+            let same = diesel::alias!(crate::schema::observation_subjects as same_patient);
+            let subjects: Vec<SubjectRow> = s::observation_subjects
+                .select(SubjectRow::as_select())
+                .filter(
+                    s::observation_id.eq_any(
+                        same.select(same.field(s::observation_id))
+                            .filter(same.field(s::value).eq(&subject.value))
+                            .filter(same.field(s::system).eq(&subject.system)),
+                    ),
+                )
+                .order((s::observation_id.asc(), s::system.asc(), s::value.asc()))
+                .load(conn)?;
+            (rows, subjects)
+        });
+        let mut by_id: HashMap<String, Vec<Identifier>> = HashMap::new();
+        for r in subjects {
+            by_id
+                .entry(r.observation_id)
+                .or_default()
+                .push(Identifier::new(r.system, r.value));
+        }
+        Ok(Some(
+            rows.into_iter()
+                .filter_map(|r| {
+                    let s = by_id.remove(&r.id).unwrap_or_default();
+                    r.into_stored(s)
+                })
+                .collect(),
+        ))
     }
 
     fn with_subjects(

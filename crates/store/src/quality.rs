@@ -137,7 +137,7 @@ impl Store {
                 )
             }),
         );
-        with_conn!(self, |conn| conn.transaction(|conn| {
+        with_write_conn!(self, |conn| conn.transaction(|conn| {
             for chunk in rows.chunks(rows_per_statement(8)) {
                 diesel::insert_into(e::eqa_events)
                     .values(chunk)
@@ -219,7 +219,7 @@ impl Store {
                 )
             }),
         );
-        with_conn!(self, |conn| conn.transaction(|conn| {
+        with_write_conn!(self, |conn| conn.transaction(|conn| {
             for chunk in rows.chunks(rows_per_statement(7)) {
                 diesel::insert_into(q::iqc_observations)
                     .values(chunk)
@@ -297,7 +297,7 @@ impl Store {
             .collect();
         audit.description = format!("{} catalogue entries added or replaced", entries.len());
         let audit = NewAudit::new(&audit);
-        with_conn!(self, |conn| conn.transaction(|conn| {
+        with_write_conn!(self, |conn| conn.transaction(|conn| {
             for chunk in rows.chunks(rows_per_statement(5)) {
                 diesel::insert_into(c::catalogue)
                     .values(chunk)
@@ -362,7 +362,7 @@ impl Store {
             if r.recognizable { "" } else { "not " }
         );
         let audit = NewAudit::new(&audit);
-        with_conn!(self, |conn| conn.transaction(|conn| {
+        with_write_conn!(self, |conn| conn.transaction(|conn| {
             let id = diesel::insert_into(t::retests)
                 .values(&new)
                 .returning(t::id)

@@ -110,6 +110,7 @@ diesel::table! {
         source -> Text,
         updated_at -> BigInt,
         recognition -> Text,
+        body -> Binary,
     }
 }
 
@@ -131,6 +132,7 @@ diesel::table! {
         source -> Text,
         updated_at -> BigInt,
         recognition -> Text,
+        body -> Binary,
     }
 }
 

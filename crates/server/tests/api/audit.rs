@@ -190,9 +190,14 @@ fn rows_edited_behind_hurens_back_are_found() {
         assert_eq!(code, 0, "{out}");
         assert!(out.contains(&head), "{out}");
 
-        // A forged value in a stored result (the current version).
+        // A forged value in a stored result: the current version's stored content (packed)
+        // replaced by the earlier version's, so it says 100 mg/dL again instead of 120.
         app.db.execute(
-            "UPDATE observations SET resource = replace(resource, '120.0', '99.0') \
+            "CREATE TABLE tamper_saved AS SELECT id, body FROM observations WHERE local_code = '016'",
+        );
+        app.db.execute(
+            "UPDATE observations SET body = (SELECT h.body FROM observation_history h \
+             WHERE h.observation_id = observations.id AND h.version_id = 1) \
              WHERE local_code = '016'",
         );
         let report = integrity(&app);
@@ -214,8 +219,8 @@ fn rows_edited_behind_hurens_back_are_found() {
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("BROKEN"), "{out}");
         app.db.execute(
-            "UPDATE observations SET resource = replace(resource, '99.0', '120.0') \
-             WHERE local_code = '016'",
+            "UPDATE observations SET body = (SELECT t.body FROM tamper_saved t \
+             WHERE t.id = observations.id) WHERE local_code = '016'",
         );
         assert_eq!(integrity(&app)["intact"], true);
 

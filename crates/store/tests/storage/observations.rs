@@ -319,3 +319,65 @@ fn a_grown_wal_is_checkpointed_and_truncated() {
         assert_eq!(store.checkpoint(0).unwrap(), None);
     }
 }
+
+#[test]
+fn results_are_stored_packed_and_rows_from_before_read_as_they_are() {
+    each_db(|db, store| {
+        let mut o = obs("hosp-a", "urn:lis|packed", "1");
+        o.resource =
+            r#"{"resourceType":"Observation","note":[{"text":"患者 'quoted' \\ ✓"}]}"#.into();
+        o.source = r#"{"value":"5.55","unit":"mmol/L"}"#.into();
+        o.recognition = r#"{"national_code":"9000033-2"}"#.into();
+        store.write_observations(&[(o.clone(), None)]).unwrap();
+        let stored = store.observation(&o.id).unwrap().unwrap();
+        assert_eq!(
+            (&stored.resource, &stored.source, &stored.recognition),
+            (&o.resource, &o.source, &o.recognition)
+        );
+        // Packed: the text columns are empty, the body holds them.
+        db.execute(&format!(
+            "CREATE TABLE packed_probe AS SELECT length(resource) AS r, length(body) AS b \
+             FROM observations WHERE id = '{}'",
+            o.id
+        ));
+        db.execute(
+            "CREATE TABLE packed_check (ok INTEGER CHECK (ok = 1)); \
+             INSERT INTO packed_check SELECT CASE WHEN r = 0 AND b > 0 THEN 1 ELSE 0 END \
+             FROM packed_probe",
+        );
+        // A row written before `body` existed: its texts in the old columns, the body empty.
+        let quote = |s: &str| s.replace('\'', "''");
+        db.execute(&format!(
+            "UPDATE observations SET resource = '{}', source = '{}', recognition = '{}', \
+             body = substr(body, 1, 0) WHERE id = '{}'",
+            quote(&o.resource),
+            quote(&o.source),
+            quote(&o.recognition),
+            o.id
+        ));
+        let old = store.observation(&o.id).unwrap().unwrap();
+        assert_eq!(
+            (&old.resource, &old.source, &old.recognition),
+            (&o.resource, &o.source, &o.recognition)
+        );
+        // Rewritten, it is packed again and its history keeps the earlier version.
+        let mut newer = o.clone();
+        newer.source = r#"{"value":"6.1","unit":"mmol/L"}"#.into();
+        newer.resource = r#"{"resourceType":"Observation","valueQuantity":{"value":6.1}}"#.into();
+        newer.status = ResultStatus::Corrected;
+        store.write_observations(&[(newer.clone(), None)]).unwrap();
+        let now = store.observation(&newer.id).unwrap().unwrap();
+        assert_eq!(
+            (&now.source, &now.resource),
+            (&newer.source, &newer.resource)
+        );
+        assert_eq!(now.version, 2);
+        let versions = store.observation_versions(&newer.id).unwrap();
+        assert!(
+            versions
+                .iter()
+                .any(|v| v.version == 1 && v.resource == o.resource),
+            "{versions:?}"
+        );
+    });
+}
