@@ -321,7 +321,8 @@ impl Store {
     /// busy handler kept losing (the WAL passed 600 MB). So: a passive checkpoint first, next to
     /// the writers, copies most frames back; then, holding the write gate (this process's
     /// writers wait) a `TRUNCATE` checkpoint copies the rest and empties the file, waiting only
-    /// for readers to move to the newest snapshot. The server calls this every second.
+    /// for readers to move to the newest snapshot, and for a quarter second at most (then it
+    /// retries at the next call). The server calls this every second.
     /// Returns the WAL's size before, in bytes, when it checkpointed; PostgreSQL: `None`.
     pub fn checkpoint(&self, above: u64) -> Result<Option<u64>, StoreError> {
         let Pools::Sqlite(pool) = &self.pools else {
@@ -358,7 +359,12 @@ impl Store {
                 .write_gate
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").load(&mut *conn)?
+            // Writers wait while this holds the gate: wait for readers a quarter second at most
+            // (a long read, such as a chain verification, makes it retry next time instead).
+            diesel::sql_query("PRAGMA busy_timeout = 250").execute(&mut *conn)?;
+            let done = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").load(&mut *conn);
+            diesel::sql_query("PRAGMA busy_timeout = 10000").execute(&mut *conn)?;
+            done?
         };
         if done.first().is_some_and(|c| c.busy != 0) {
             // A reader (or another process's writer) stayed through the busy timeout: the next
