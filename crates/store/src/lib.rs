@@ -209,24 +209,10 @@ pub(crate) use with_conn;
 /// stream of writers ([`Store::checkpoint`] takes the gate). Other processes (the command line
 /// next to a server) still meet the busy timeout. PostgreSQL: no gate.
 macro_rules! with_write_conn {
-    ($store:expr, |$conn:ident| $body:expr) => {
-        match &$store.pools {
-            Pools::Sqlite(pool) => {
-                let _gate = $store
-                    .write_gate
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let mut pooled = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
-                let $conn: &mut SqliteConnection = &mut pooled;
-                $body
-            }
-            Pools::Pg(pool) => {
-                let mut pooled = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
-                let $conn: &mut PgConnection = &mut pooled;
-                $body
-            }
-        }
-    };
+    ($store:expr, |$conn:ident| $body:expr) => {{
+        let _gate = $store.write_gate();
+        crate::with_conn!($store, |$conn| $body)
+    }};
 }
 
 pub(crate) use with_write_conn;
@@ -355,10 +341,7 @@ impl Store {
         }
         diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").load::<Checkpoint>(&mut *conn)?;
         let done: Vec<Checkpoint> = {
-            let _gate = self
-                .write_gate
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _gate = self.write_gate();
             // Writers wait while this holds the gate: wait for readers a quarter second at most
             // (a long read, such as a chain verification, makes it retry next time instead).
             diesel::sql_query("PRAGMA busy_timeout = 250").execute(&mut *conn)?;
@@ -372,6 +355,18 @@ impl Store {
             tracing::warn!(wal_bytes = size, "WAL checkpoint busy; retrying later");
         }
         Ok(Some(size))
+    }
+
+    /// SQLite: this process's turn to write (see [`with_write_conn!`]); PostgreSQL: `None`.
+    fn write_gate(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        match self.pools {
+            Pools::Sqlite(_) => Some(
+                self.write_gate
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            ),
+            Pools::Pg(_) => None,
+        }
     }
 
     /// `sqlite` or `postgres`.

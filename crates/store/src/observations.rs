@@ -442,10 +442,7 @@ impl Store {
         let now = now_millis();
         match &self.pools {
             Pools::Sqlite(pool) => {
-                let _gate = self
-                    .write_gate
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let _gate = self.write_gate();
                 let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
                 // An immediate transaction takes the write lock before reading, so the plan is
                 // made on what no one else can change before it is written.
