@@ -80,6 +80,13 @@ pub trait HospitalStore: Send + Sync {
     fn hospitals(&self) -> Result<Vec<Hospital>, PortError>;
 
     fn hospital(&self, id: &HospitalId) -> Result<Option<Hospital>, PortError>;
+
+    /// [`HospitalStore::hospital`] when the answer is in memory (a cache): `Some(answer)`
+    /// without any I/O, or `None` when only `hospital` can tell. Lets an async caller answer
+    /// without handing the call to a blocking thread.
+    fn hospital_in_memory(&self, _id: &HospitalId) -> Option<Option<Hospital>> {
+        None
+    }
 }
 
 /// Durable storage of local-code mappings and their history.
@@ -92,6 +99,16 @@ pub trait MappingStore: Send + Sync {
         hospital: &HospitalId,
         local_code: &str,
     ) -> Result<Option<Mapping>, PortError>;
+
+    /// [`MappingStore::mapping`] when the answer is in memory (a cache): `Some(answer)` without
+    /// any I/O, or `None` when only `mapping` can tell.
+    fn mapping_in_memory(
+        &self,
+        _hospital: &HospitalId,
+        _local_code: &str,
+    ) -> Option<Option<Mapping>> {
+        None
+    }
 
     /// The hospital's mappings of the given local codes (those it has), in any order.
     fn mappings_for(

@@ -22,6 +22,7 @@ pub mod audit;
 mod capability;
 mod error;
 pub mod observation;
+mod out;
 mod outcome;
 mod params;
 mod properties;

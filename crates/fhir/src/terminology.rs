@@ -5,17 +5,15 @@
 //! the deciding happens in core and in the HTTP layer; this module only says it in FHIR.
 
 use crate::FhirError;
-use crate::properties::{self, Property, USE_FSN, USE_SYNONYM, Value};
-use crate::urls::Urls;
-use crate::wire::{coding, non_empty, render, saturating_i32};
-use fhir_model::r4b::codes::PublicationStatus;
-use fhir_model::r4b::resources::{
-    Parameters, ParametersParameter, ParametersParameterValue as PValue, Resource, ValueSet,
-    ValueSetExpansion, ValueSetExpansionContains, ValueSetExpansionParameter,
-    ValueSetExpansionParameterValue as VsValue,
+use crate::out::{
+    CodingOut, ContainsOut, ExpansionOut, ParamOut, ParametersOut, ValueOut, ValueSetOut, to_bytes,
 };
+use crate::properties::{self, Property, SNOMED_URL, USE_FSN, USE_SYNONYM, Value};
+use crate::urls::Urls;
+use crate::wire::{non_empty, saturating_i32};
 use huren_core::concept::Language;
 use huren_core::{CodeSystem, Concept, Release};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// What a `$lookup` answer is about.
@@ -34,42 +32,50 @@ pub struct LookupInput<'a> {
 
 /// The `$lookup` answer (FHIR R4 `CodeSystem-lookup` output parameters).
 pub fn lookup(urls: &Urls, input: &LookupInput<'_>) -> Vec<u8> {
-    render(try_lookup(urls, input))
-}
-
-fn try_lookup(urls: &Urls, input: &LookupInput<'_>) -> Result<Resource, FhirError> {
     let c = input.concept;
     let display = display_of(c, input.lang);
-    let mut out = vec![string("name", lookup_name(input.system))?];
+    let intrinsic = properties::intrinsic(c);
+    let loinc_only = if input.equivalents.is_empty() && input.system == CodeSystem::National {
+        // The mapping is known even when the LOINC release is not loaded: say at least the code.
+        properties::loinc_code_only(c)
+    } else {
+        Ok(None)
+    };
+    let equivalents: Result<Vec<Property>, FhirError> = input
+        .equivalents
+        .iter()
+        .map(|e| properties::equivalent(urls, input.system, e))
+        .collect();
+    let (intrinsic, loinc_only, equivalents) = match (intrinsic, loinc_only, equivalents) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => {
+            return crate::outcome::internal_error(&e.to_string());
+        }
+    };
+    let mut out = vec![ParamOut::string("name", lookup_name(input.system))];
     if let Some(v) = non_empty(&input.release.label) {
-        out.push(string("version", v)?);
+        out.push(ParamOut::string("version", v));
     }
-    out.push(string("display", display)?);
+    out.push(ParamOut::string("display", display));
     for (language, r#use, value) in designations(c, display) {
         let mut parts = Vec::with_capacity(3);
         if let Some(l) = language {
-            parts.push(param("language", PValue::Code(l.tag().to_owned()))?);
+            parts.push(ParamOut::value(
+                "language",
+                ValueOut::Code(Cow::Borrowed(l.tag())),
+            ));
         }
-        parts.push(param(
+        parts.push(ParamOut::value(
             "use",
-            PValue::Coding(properties::designation_use(r#use)?),
-        )?);
-        parts.push(string("value", value)?);
-        out.push(group("designation", parts)?);
+            ValueOut::Coding(CodingOut::new(SNOMED_URL, None, r#use.0, r#use.1)),
+        ));
+        parts.push(ParamOut::string("value", value));
+        out.push(ParamOut::group("designation", parts));
     }
-    for p in properties::intrinsic(c)? {
-        out.push(property(p)?);
+    for p in intrinsic.iter().chain(&loinc_only).chain(&equivalents) {
+        out.push(property(p));
     }
-    if input.equivalents.is_empty() && input.system == CodeSystem::National {
-        // The mapping is known even when the LOINC release is not loaded: say at least the code.
-        if let Some(p) = properties::loinc_code_only(c)? {
-            out.push(property(p)?);
-        }
-    }
-    for e in &input.equivalents {
-        out.push(property(properties::equivalent(urls, input.system, e)?)?);
-    }
-    parameters(out)
+    to_bytes(&ParametersOut(out))
 }
 
 /// The `name` output of `$lookup`: the code system's name as people say it.
@@ -120,22 +126,14 @@ fn designations<'c>(
 /// The answer of `$validate-code` (FHIR R4 `CodeSystem-validate-code` / `ValueSet-validate-code`
 /// output): whether the code is valid, why not, and its display.
 pub fn validate_code(result: bool, message: Option<&str>, display: Option<&str>) -> Vec<u8> {
-    render(try_validate_code(result, message, display))
-}
-
-fn try_validate_code(
-    result: bool,
-    message: Option<&str>,
-    display: Option<&str>,
-) -> Result<Resource, FhirError> {
-    let mut out = vec![param("result", PValue::Boolean(result))?];
+    let mut out = vec![ParamOut::value("result", ValueOut::Boolean(result))];
     if let Some(m) = message.and_then(non_empty) {
-        out.push(string("message", m)?);
+        out.push(ParamOut::string("message", m));
     }
     if let Some(d) = display.and_then(non_empty) {
-        out.push(string("display", d)?);
+        out.push(ParamOut::string("display", d));
     }
-    parameters(out)
+    to_bytes(&ParametersOut(out))
 }
 
 /// One page of a `$expand` answer.
@@ -161,45 +159,35 @@ pub struct Expansion<'a> {
 /// If `timestamp` is not an RFC 3339 date-time (a caller bug), the current time is used: the
 /// timestamp is required, and "now" is what it means anyway.
 pub fn expansion(urls: &Urls, e: &Expansion<'_>) -> Vec<u8> {
-    render(try_expansion(urls, e))
-}
-
-fn try_expansion(urls: &Urls, e: &Expansion<'_>) -> Result<Resource, FhirError> {
     let system_url = urls.code_system(e.system);
+    let version = non_empty(e.version);
     let mut parameter = Vec::with_capacity(4);
     let filter = e.filter.and_then(non_empty);
     if let Some(f) = filter {
-        parameter.push(expansion_parameter(
-            "filter",
-            VsValue::String(f.to_owned()),
-        )?);
+        parameter.push(ParamOut::string("filter", f));
     }
-    parameter.push(expansion_parameter(
+    parameter.push(ParamOut::value(
         "count",
-        VsValue::Integer(saturating_i32(e.count)),
-    )?);
-    parameter.push(expansion_parameter(
+        ValueOut::Integer(saturating_i32(e.count)),
+    ));
+    parameter.push(ParamOut::value(
         "offset",
-        VsValue::Integer(saturating_i32(e.offset)),
-    )?);
-    parameter.push(expansion_parameter(
+        ValueOut::Integer(saturating_i32(e.offset)),
+    ));
+    parameter.push(ParamOut::value(
         "displayLanguage",
-        VsValue::Code(e.lang.tag().to_owned()),
-    )?);
+        ValueOut::Code(Cow::Borrowed(e.lang.tag())),
+    ));
     let contains = e
         .concepts
         .iter()
-        .map(|c| {
-            let mut b = ValueSetExpansionContains::builder()
-                .system(system_url.clone())
-                .code(c.code.clone())
-                .display(display_of(c, e.lang).to_owned());
-            if let Some(v) = non_empty(e.version) {
-                b = b.version(v.to_owned());
-            }
-            Ok(Some(b.build()?))
+        .map(|c| ContainsOut {
+            system: &system_url,
+            version,
+            code: &c.code,
+            display: display_of(c, e.lang),
         })
-        .collect::<Result<Vec<_>, FhirError>>()?;
+        .collect();
     let identifier = format!(
         "urn:huren:expansion:{}:{}:{}:{}:{}",
         e.system.as_str(),
@@ -208,23 +196,21 @@ fn try_expansion(urls: &Urls, e: &Expansion<'_>) -> Result<Resource, FhirError> 
         e.count,
         percent_encode(filter.unwrap_or("")),
     );
-    let expansion = ValueSetExpansion::builder()
-        .identifier(identifier)
-        .timestamp(timestamp(e.timestamp))
-        .total(saturating_i32(e.total))
-        .offset(saturating_i32(e.offset))
-        .parameter(parameter)
-        .contains(contains)
-        .build()?;
-    let mut vs = ValueSet::builder()
-        .url(urls.value_set(e.system))
-        .name(value_set_name(e.system).to_owned())
-        .status(PublicationStatus::Active)
-        .expansion(expansion);
-    if let Some(v) = non_empty(e.version) {
-        vs = vs.version(v.to_owned());
-    }
-    Ok(vs.build()?.into())
+    to_bytes(&ValueSetOut {
+        resource_type: "ValueSet",
+        url: urls.value_set(e.system),
+        version,
+        name: value_set_name(e.system),
+        status: "active",
+        expansion: ExpansionOut {
+            identifier,
+            timestamp: timestamp(e.timestamp),
+            total: saturating_i32(e.total),
+            offset: saturating_i32(e.offset),
+            parameter,
+            contains,
+        },
+    })
 }
 
 fn value_set_name(system: CodeSystem) -> &'static str {
@@ -234,25 +220,14 @@ fn value_set_name(system: CodeSystem) -> &'static str {
     }
 }
 
-fn expansion_parameter(
-    name: &str,
-    value: VsValue,
-) -> Result<Option<ValueSetExpansionParameter>, FhirError> {
-    Ok(Some(
-        ValueSetExpansionParameter::builder()
-            .name(name.to_owned())
-            .value(value)
-            .build()?,
-    ))
-}
-
-/// Parses an RFC 3339 timestamp, or takes the current time (see [`expansion`]).
-fn timestamp(s: &str) -> fhir_model::DateTime {
-    match s.parse::<fhir_model::Instant>() {
-        Ok(i) => fhir_model::DateTime::DateTime(i),
-        Err(_) => fhir_model::DateTime::DateTime(fhir_model::Instant(
-            fhir_model::time::OffsetDateTime::now_utc(),
-        )),
+/// `s` when it is an RFC 3339 date-time, or the current time (see [`expansion`]).
+fn timestamp(s: &str) -> String {
+    use fhir_model::time::{OffsetDateTime, format_description::well_known::Rfc3339};
+    match OffsetDateTime::parse(s, &Rfc3339) {
+        Ok(_) => s.to_owned(),
+        Err(_) => OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned()),
     }
 }
 
@@ -283,14 +258,6 @@ pub struct TranslateMatch<'a> {
 /// The `$translate` answer (FHIR R4 `ConceptMap-translate` output parameters). Without matches
 /// and without a message, the message says that no equivalent was found.
 pub fn translate(urls: &Urls, matches: &[TranslateMatch<'_>], message: Option<&str>) -> Vec<u8> {
-    render(try_translate(urls, matches, message))
-}
-
-fn try_translate(
-    urls: &Urls,
-    matches: &[TranslateMatch<'_>],
-    message: Option<&str>,
-) -> Result<Resource, FhirError> {
     let source = urls.concept_map();
     let systems: Vec<String> = matches.iter().map(|m| urls.code_system(m.system)).collect();
     let codings: Vec<CodedMatch<'_>> = matches
@@ -308,7 +275,7 @@ fn try_translate(
             source: &source,
         })
         .collect();
-    try_translate_codings(&codings, message)
+    translate_codings(&codings, message)
 }
 
 /// A `$translate` match given by its coding: for targets that are not registry concepts (a
@@ -326,74 +293,47 @@ pub struct CodedMatch<'a> {
 
 /// The `$translate` answer for matches given as codings.
 pub fn translate_codings(matches: &[CodedMatch<'_>], message: Option<&str>) -> Vec<u8> {
-    render(try_translate_codings(matches, message))
-}
-
-fn try_translate_codings(
-    matches: &[CodedMatch<'_>],
-    message: Option<&str>,
-) -> Result<Resource, FhirError> {
-    let mut out = vec![param("result", PValue::Boolean(!matches.is_empty()))?];
+    let mut out = vec![ParamOut::value(
+        "result",
+        ValueOut::Boolean(!matches.is_empty()),
+    )];
     match message.and_then(non_empty) {
-        Some(m) => out.push(string("message", m)?),
-        None if matches.is_empty() => out.push(string("message", "no equivalent found")?),
+        Some(m) => out.push(ParamOut::string("message", m)),
+        None if matches.is_empty() => out.push(ParamOut::string("message", "no equivalent found")),
         None => {}
     }
     for m in matches {
-        let concept = coding(m.system, m.version, m.code, m.display)?;
-        out.push(group(
+        out.push(ParamOut::group(
             "match",
             vec![
-                param(
+                ParamOut::value(
                     "equivalence",
-                    PValue::Code(m.equivalence.as_str().to_owned()),
-                )?,
-                param("concept", PValue::Coding(concept))?,
-                param("source", PValue::Uri(m.source.to_owned()))?,
+                    ValueOut::Code(Cow::Borrowed(m.equivalence.as_str())),
+                ),
+                ParamOut::value(
+                    "concept",
+                    ValueOut::Coding(CodingOut::new(m.system, m.version, m.code, m.display)),
+                ),
+                ParamOut::value("source", ValueOut::Uri(m.source)),
             ],
-        )?);
+        ));
     }
-    parameters(out)
+    to_bytes(&ParametersOut(out))
 }
 
 /// A `property` output parameter of `$lookup`.
-fn property(p: Property) -> Result<ParametersParameter, FhirError> {
-    let value = match p.value {
-        Value::Code(v) => PValue::Code(v),
-        Value::String(v) => PValue::String(v),
-        Value::Coding(v) => PValue::Coding(v),
-        Value::Decimal(v) => PValue::Decimal(v),
+fn property(p: &Property) -> ParamOut<'_> {
+    let value = match &p.value {
+        Value::Code(v) => ValueOut::Code(Cow::Borrowed(v)),
+        Value::String(v) => ValueOut::String(Cow::Borrowed(v)),
+        Value::Coding(v) => ValueOut::Coding(CodingOut::of(v)),
+        Value::Decimal(v) => ValueOut::Decimal(*v),
     };
-    group(
+    ParamOut::group(
         "property",
         vec![
-            param("code", PValue::Code(p.code.to_owned()))?,
-            param("value", value)?,
+            ParamOut::value("code", ValueOut::Code(Cow::Borrowed(p.code))),
+            ParamOut::value("value", value),
         ],
     )
-}
-
-fn param(name: &str, value: PValue) -> Result<ParametersParameter, FhirError> {
-    Ok(ParametersParameter::builder()
-        .name(name.to_owned())
-        .value(value)
-        .build()?)
-}
-
-fn string(name: &str, value: &str) -> Result<ParametersParameter, FhirError> {
-    param(name, PValue::String(value.to_owned()))
-}
-
-fn group(name: &str, parts: Vec<ParametersParameter>) -> Result<ParametersParameter, FhirError> {
-    Ok(ParametersParameter::builder()
-        .name(name.to_owned())
-        .part(parts.into_iter().map(Some).collect())
-        .build()?)
-}
-
-fn parameters(list: Vec<ParametersParameter>) -> Result<Resource, FhirError> {
-    Ok(Parameters::builder()
-        .parameter(list.into_iter().map(Some).collect())
-        .build()?
-        .into())
 }

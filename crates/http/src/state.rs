@@ -2,6 +2,7 @@
 //! the store behind core's port, and the canonical URLs.
 
 use crate::ingest::ResultsConfig;
+use actix_web::web::Bytes;
 use huren_core::Registry;
 use huren_core::ports::{Storage, TermSearch};
 use huren_fhir::Urls;
@@ -12,6 +13,54 @@ use std::sync::{Arc, RwLock};
 pub struct Catalog {
     pub registry: Registry,
     pub search: Box<dyn TermSearch>,
+    /// `$lookup` answers of this snapshot's current releases, as sent ([`AnswerCache`]).
+    pub(crate) lookups: AnswerCache,
+}
+
+impl Catalog {
+    pub fn new(registry: Registry, search: Box<dyn TermSearch>) -> Catalog {
+        Catalog {
+            registry,
+            search,
+            lookups: AnswerCache::new(LOOKUP_ANSWERS),
+        }
+    }
+}
+
+/// How many `$lookup` answers a catalog keeps (a national concept's answer is about 5 kB).
+const LOOKUP_ANSWERS: usize = 2048;
+
+/// The key of a kept answer: code system, code, display language.
+pub(crate) type AnswerKey = (huren_core::CodeSystem, String, &'static str);
+
+/// The latest answers of one kind, exactly as sent, for one catalog.
+///
+/// Why: a `$lookup` of a national concept is some 40 parameters (5 kB of JSON) built and
+/// escaped for every request, while its content changes only with the catalog, which is
+/// immutable; the cache lives and dies with it, so a kept answer is always the one the
+/// catalog would build (issue 20). `lru` is the crate tantivy already builds.
+pub(crate) struct AnswerCache(std::sync::Mutex<lru::LruCache<AnswerKey, Bytes>>);
+
+impl AnswerCache {
+    fn new(size: usize) -> AnswerCache {
+        let size = std::num::NonZeroUsize::new(size).unwrap_or(std::num::NonZeroUsize::MIN);
+        AnswerCache(std::sync::Mutex::new(lru::LruCache::new(size)))
+    }
+
+    pub(crate) fn get(&self, key: &AnswerKey) -> Option<Bytes> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    pub(crate) fn put(&self, key: AnswerKey, answer: Bytes) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put(key, answer);
+    }
 }
 
 /// What every handler can reach.

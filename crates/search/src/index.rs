@@ -157,6 +157,52 @@ pub struct SearchIndex {
     fields: Fields,
     /// The code of each document, by ordinal.
     codes: Vec<String>,
+    /// The latest pages asked for ([`PageCache`]).
+    pages: PageCache,
+}
+
+/// How many search pages an index keeps.
+const CACHED_PAGES: usize = 2048;
+/// Larger pages are not kept: 2048 pages of at most 100 codes bound the cache to a few MB.
+const MAX_CACHED_COUNT: usize = 100;
+
+/// The most recently asked search pages, by (system, text, offset, count).
+///
+/// Why: a broad word over a 100k-term release (`serum`, in 1/12 of all LOINC terms) scores
+/// every matching document to rank and count them, about a millisecond, and type-ahead
+/// clients ask the same few words over and over (issue 20). The index never changes (a new
+/// release builds a new index, with an empty cache), so a kept page is always exact. `lru`
+/// is the crate tantivy itself uses for its caches.
+struct PageCache(std::sync::Mutex<lru::LruCache<PageKey, SearchPage>>);
+
+#[derive(PartialEq, Eq, Hash)]
+struct PageKey {
+    system: CodeSystem,
+    text: String,
+    offset: usize,
+    count: usize,
+}
+
+impl PageCache {
+    fn new() -> PageCache {
+        let size = std::num::NonZeroUsize::new(CACHED_PAGES).unwrap_or(std::num::NonZeroUsize::MIN);
+        PageCache(std::sync::Mutex::new(lru::LruCache::new(size)))
+    }
+
+    fn get(&self, key: &PageKey) -> Option<SearchPage> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn put(&self, key: PageKey, page: SearchPage) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put(key, page);
+    }
 }
 
 impl fmt::Debug for SearchIndex {
@@ -214,6 +260,7 @@ impl SearchIndex {
             reader,
             fields,
             codes,
+            pages: PageCache::new(),
         })
     }
 
@@ -237,7 +284,22 @@ impl SearchIndex {
         offset: usize,
         count: usize,
     ) -> Result<SearchPage, SearchError> {
-        self.search_with(Clauses::ALL, system, text, offset, count)
+        let key = PageKey {
+            system,
+            text: text.trim().to_owned(),
+            offset,
+            count,
+        };
+        if count <= MAX_CACHED_COUNT
+            && let Some(page) = self.pages.get(&key)
+        {
+            return Ok(page);
+        }
+        let page = self.search_with(Clauses::ALL, system, text, offset, count)?;
+        if count <= MAX_CACHED_COUNT {
+            self.pages.put(key, page.clone());
+        }
+        Ok(page)
     }
 
     /// [`SearchIndex::search`] with a choice of clauses, for measuring what each adds.

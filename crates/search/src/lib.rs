@@ -12,7 +12,8 @@
 //!
 //! Architecture invariant: the index is derived data, never the source of truth. It is
 //! rebuilt from each new registry snapshot (which is why building must stay fast), and it
-//! never writes to disk.
+//! never writes to disk. Each index keeps the latest search pages asked of it (an LRU of
+//! `lru`, the crate tantivy already uses): the index never changes, so a kept page is exact.
 
 mod analysis;
 mod error;

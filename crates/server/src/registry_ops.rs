@@ -36,10 +36,7 @@ pub fn load_registry(store: &dyn RegistryStore) -> anyhow::Result<Registry> {
 pub fn load_catalog(store: &dyn RegistryStore) -> anyhow::Result<Catalog> {
     let registry = load_registry(store)?;
     let search = SearchIndex::build(&registry).context("building the search index")?;
-    Ok(Catalog {
-        registry,
-        search: Box::new(search),
-    })
+    Ok(Catalog::new(registry, Box::new(search)))
 }
 
 /// The outcome of an import: the new release, or every problem found (nothing written).

@@ -914,6 +914,12 @@ impl HospitalStore for Store {
     fn hospital(&self, id: &HospitalId) -> Result<Option<Hospital>, PortError> {
         Ok(self.hospital_impl(id)?)
     }
+
+    fn hospital_in_memory(&self, id: &HospitalId) -> Option<Option<Hospital>> {
+        self.hospitals
+            .get()
+            .map(|all| all.iter().find(|h| &h.id == id).cloned())
+    }
 }
 
 impl huren_core::ports::AuditStore for Store {
@@ -994,6 +1000,16 @@ impl MappingStore for Store {
         local_code: &str,
     ) -> Result<Option<Mapping>, PortError> {
         Ok(self.mapping_impl(hospital, local_code)?)
+    }
+
+    fn mapping_in_memory(
+        &self,
+        hospital: &HospitalId,
+        local_code: &str,
+    ) -> Option<Option<Mapping>> {
+        self.mappings
+            .get(hospital.as_str())
+            .map(|t| t.get(local_code).cloned())
     }
 
     fn mappings_for(

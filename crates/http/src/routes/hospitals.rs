@@ -154,11 +154,15 @@ pub(crate) fn admin_only(who: &Principal, what: &str) -> Result<(), ApiError> {
 
 /// The hospital, or 404.
 pub(crate) async fn existing(state: &State, id: &HospitalId) -> Result<Hospital, ApiError> {
-    let store = state.store.clone();
-    let key = id.clone();
-    blocking(move || Ok(store.hospital(&key)?))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no hospital `{id}`")))
+    let found = match state.store.hospital_in_memory(id) {
+        Some(found) => found,
+        None => {
+            let store = state.store.clone();
+            let key = id.clone();
+            blocking(move || Ok(store.hospital(&key)?)).await?
+        }
+    };
+    found.ok_or_else(|| ApiError::NotFound(format!("no hospital `{id}`")))
 }
 
 /// `POST /api/hospitals` (admin): creates or updates one hospital.

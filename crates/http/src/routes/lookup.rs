@@ -1,6 +1,6 @@
 //! `CodeSystem/$lookup`: everything the registry knows about one code.
 
-use super::{State, blocking, code_system_param, fhir, language, release_of};
+use super::{State, blocking, code_system_param, fhir_bytes, language, release_of};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::params::Params;
@@ -23,7 +23,13 @@ pub async fn lookup(
     let catalog = state.catalog();
     let release = release_of(&catalog, system, params.get("version")?)?.clone();
     let current = catalog.registry.current(system);
-    let concept: Arc<Concept> = if current.is_some_and(|c| c.release.id == release.id) {
+    let of_current = current.is_some_and(|c| c.release.id == release.id);
+    // An answer about a current release depends on nothing but the catalog: kept with it.
+    let key = (system, code.to_owned(), lang.tag());
+    if of_current && let Some(answer) = catalog.lookups.get(&key) {
+        return Ok(fhir_bytes(answer));
+    }
+    let concept: Arc<Concept> = if of_current {
         current.and_then(|c| c.get(code)).cloned()
     } else {
         let store = state.store.clone();
@@ -63,7 +69,7 @@ pub async fn lookup(
             }
         }
     }
-    Ok(fhir(huren_fhir::lookup(
+    let answer = Bytes::from(huren_fhir::lookup(
         &state.urls,
         &LookupInput {
             system,
@@ -72,7 +78,11 @@ pub async fn lookup(
             lang,
             equivalents,
         },
-    )))
+    ));
+    if of_current {
+        catalog.lookups.put(key, answer.clone());
+    }
+    Ok(fhir_bytes(answer))
 }
 
 /// A concept known only by its code (a LOINC code not in the loaded LOINC subset).

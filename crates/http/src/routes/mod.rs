@@ -166,6 +166,11 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError
 
 /// A FHIR JSON response.
 fn fhir(body: Vec<u8>) -> HttpResponse {
+    fhir_bytes(body.into())
+}
+
+/// [`fhir`] for an answer already in shared bytes (a kept one: sent without a copy).
+fn fhir_bytes(body: web::Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(huren_fhir::FHIR_JSON)
         .body(body)

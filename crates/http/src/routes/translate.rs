@@ -231,10 +231,16 @@ async fn translate_local(
             .then(|| format!("hospital `{hospital}` has no approved local code for `{code}`"));
         huren_fhir::translate_codings(&found, message.as_deref())
     } else {
-        // local → national is the hot direction: one keyed read.
-        let store = state.store.clone();
-        let (key, local) = (hospital.clone(), code.clone());
-        let pending = blocking(move || Ok(store.mapping(&key, &local)?)).await?;
+        // local → national is the hot direction: one keyed read, from memory when the
+        // hospital's table is loaded.
+        let pending = match state.store.mapping_in_memory(&hospital, &code) {
+            Some(found) => found,
+            None => {
+                let store = state.store.clone();
+                let (key, local) = (hospital.clone(), code.clone());
+                blocking(move || Ok(store.mapping(&key, &local)?)).await?
+            }
+        };
         let hit = pending.as_ref().filter(approved);
         let found: Vec<_> = hit
             .iter()

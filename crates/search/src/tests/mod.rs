@@ -312,3 +312,34 @@ fn searches_run_concurrently_through_the_port() {
         }
     });
 }
+
+/// A page from the cache is the page the index computes, for every query shape and page, and
+/// pages of different systems, offsets and sizes do not answer for each other.
+#[test]
+fn cached_pages_are_the_computed_ones() {
+    let idx = SearchIndex::build(&fixture::registry()).expect("fixture index builds");
+    let shapes = [
+        "glucose",
+        "葡萄糖",
+        "血糖",
+        "ALT",
+        "glucse serum",
+        "2345-7",
+        "serum",
+    ];
+    for _ in 0..2 {
+        for text in shapes {
+            for system in CodeSystem::ALL {
+                for (offset, count) in [(0, 10), (0, 3), (2, 3), (0, 0), (0, 500)] {
+                    let fresh = idx
+                        .search_with(crate::query::Clauses::ALL, system, text, offset, count)
+                        .expect("search succeeds");
+                    let served = idx.search(system, text, offset, count).expect("search");
+                    assert_eq!(served, fresh, "{system} {text:?} {offset}+{count}");
+                    let padded = idx.search(system, &format!("  {text} "), offset, count);
+                    assert_eq!(padded.expect("search"), fresh, "{text:?} with blanks");
+                }
+            }
+        }
+    }
+}

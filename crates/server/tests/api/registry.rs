@@ -29,6 +29,15 @@ fn a_second_release_lives_beside_the_first() {
     for app in apps() {
         let store = Store::connect(app.db.url()).unwrap();
         let (table, alt, replacement) = next_release();
+        // Asked before the new release: the answer is kept with the catalog, served the same
+        // the second time, and must not outlive the catalog (checked below).
+        let lookup_alt = format!(
+            "/fhir/CodeSystem/$lookup?system={}&code={alt}",
+            enc(NATIONAL)
+        );
+        let first = app.get(&lookup_alt);
+        assert_eq!(first.property("STATUS").unwrap()["valueCode"], "ACTIVE");
+        assert_eq!(app.get(&lookup_alt).body, first.body);
         let outcome = import_codes(
             &store,
             table.as_bytes(),
@@ -65,10 +74,7 @@ fn a_second_release_lives_beside_the_first() {
             enc(NATIONAL)
         ));
         assert_eq!(old.property("STATUS").unwrap()["valueCode"], "ACTIVE");
-        let now = app.get(&format!(
-            "/fhir/CodeSystem/$lookup?system={}&code={alt}",
-            enc(NATIONAL)
-        ));
+        let now = app.get(&lookup_alt);
         assert_eq!(now.property("STATUS").unwrap()["valueCode"], "DEPRECATED");
         assert_eq!(
             now.property("replaced-by").unwrap()["valueCode"],
