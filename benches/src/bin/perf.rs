@@ -423,6 +423,45 @@ fn main() -> anyhow::Result<()> {
             Paths::Many(patients),
         ),
     ];
+    // The same query shapes, never the same page twice: 4,100 pages of each (every count from
+    // 1 to 100 at offsets 0 to 40) asked in turn, more than the index keeps (2,048), so every
+    // request is searched anew.
+    let rows: Vec<(&str, String, Paths)> = rows
+        .into_iter()
+        .chain(
+            [
+                ("`$expand` national, 血糖, no page kept", national_vs, "%E8%A1%80%E7%B3%96"),
+                ("`$expand` LOINC, glucose, no page kept", loinc_vs, "glucose"),
+                (
+                    "`$expand` LOINC, alanine aminotransferase, no page kept",
+                    loinc_vs,
+                    "alanine%20aminotransferase",
+                ),
+                ("`$expand` LOINC, serum, no page kept", loinc_vs, "serum"),
+                (
+                    "`$expand` LOINC, 谷丙转氨酶, no page kept",
+                    loinc_vs,
+                    "%E8%B0%B7%E4%B8%99%E8%BD%AC%E6%B0%A8%E9%85%B6",
+                ),
+                ("`$expand` LOINC, ALT, no page kept", loinc_vs, "ALT"),
+                ("`$expand` LOINC, glucsoe, no page kept", loinc_vs, "glucsoe"),
+            ]
+            .into_iter()
+            .map(|(name, vs, filter)| {
+                let pages = (0..=40)
+                    .flat_map(|offset| {
+                        (1..=100).map(move |count| {
+                            let path = format!(
+                                "/fhir/ValueSet/$expand?url={vs}&filter={filter}&count={count}&offset={offset}"
+                            );
+                            (path, String::new())
+                        })
+                    })
+                    .collect();
+                (name, String::new(), Paths::Cycle(pages))
+            }),
+        )
+        .collect();
     let mut measured = Vec::new();
     for (name, path, paths) in &rows {
         let paths = match paths {
@@ -432,7 +471,7 @@ fn main() -> anyhow::Result<()> {
         // Each path must answer 200 before it is loaded.
         let (first, auth) = match &paths {
             Paths::One(p) => (p.clone(), clinician.clone()),
-            Paths::Many(ps) => {
+            Paths::Many(ps) | Paths::Cycle(ps) => {
                 let (p, a) = ps[0].clone();
                 (p, if a.is_empty() { clinician.clone() } else { a })
             }
@@ -1072,6 +1111,8 @@ enum Paths {
     /// A random one per request, through a Lua `request` function; each with its own bearer
     /// token, or the run's when empty.
     Many(Vec<(String, String)>),
+    /// Each in turn, over and over (for more paths than a cache keeps, none is ever kept).
+    Cycle(Vec<(String, String)>),
 }
 
 struct Wrk {
@@ -1107,15 +1148,22 @@ impl Wrk {
         }
         let url = match paths {
             Paths::One(p) => format!("{base}{p}"),
-            Paths::Many(ps) => {
+            Paths::Many(ps) | Paths::Cycle(ps) => {
                 lua.push_str("local paths = {\n");
                 for (p, auth) in ps {
                     let _ = writeln!(lua, "  {{\"{p}\", \"{auth}\"}},");
                 }
                 lua.push_str(concat!(
                     "}\nmath.randomseed(42)\n",
+                    "local turn = 0\n",
                     "request = function()\n",
-                    "  local p = paths[math.random(#paths)]\n",
+                ));
+                lua.push_str(if matches!(paths, Paths::Cycle(_)) {
+                    "  turn = turn % #paths + 1\n  local p = paths[turn]\n"
+                } else {
+                    "  local p = paths[math.random(#paths)]\n"
+                });
+                lua.push_str(concat!(
                     "  if p[2] == \"\" then return wrk.format(nil, p[1]) end\n",
                     "  return wrk.format(nil, p[1], {[\"Authorization\"] = p[2]})\n",
                     "end\n",
