@@ -284,9 +284,10 @@ impl SearchIndex {
         offset: usize,
         count: usize,
     ) -> Result<SearchPage, SearchError> {
+        // Keyed by the part of the text the search reads: a pasted blob keeps one short key.
         let key = PageKey {
             system,
-            text: text.trim().to_owned(),
+            text: query::significant(text).to_owned(),
             offset,
             count,
         };

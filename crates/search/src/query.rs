@@ -93,6 +93,16 @@ const MAX_FUZZY_WORDS: usize = 4;
 /// Shorter words have too many neighbours at distance one to be worth a fuzzy match.
 const MIN_FUZZY_CHARS: usize = 5;
 
+/// The part of a search text that the query is built from: trimmed, and cut after
+/// `MAX_QUERY_CHARS` characters. Two texts with the same significant part find the same page.
+pub(crate) fn significant(text: &str) -> &str {
+    let text = text.trim();
+    match text.char_indices().nth(MAX_QUERY_CHARS) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
 /// Builds the query of one search. `text` is trimmed and not empty.
 pub(crate) fn build(
     index: &Index,
@@ -102,11 +112,7 @@ pub(crate) fn build(
     system: CodeSystem,
     text: &str,
 ) -> Result<Box<dyn Query>, SearchError> {
-    let text = match text.char_indices().nth(MAX_QUERY_CHARS) {
-        Some((cut, _)) => &text[..cut],
-        None => text,
-    };
-    let folded = fold_width(text);
+    let folded = fold_width(significant(text));
     let folded = folded.trim();
     let mut should: Vec<Box<dyn Query>> = Vec::new();
 

@@ -342,4 +342,15 @@ fn cached_pages_are_the_computed_ones() {
             }
         }
     }
+    // A pasted blob is keyed by the part the search reads: texts that differ only beyond it
+    // share the page, which is the page either computes.
+    let blob = "glucose serum ".repeat(40);
+    for tail in ["", "plasma", "尿素"] {
+        let text = format!("{blob}{tail}");
+        let fresh = idx
+            .search_with(crate::query::Clauses::ALL, CodeSystem::Loinc, &text, 0, 10)
+            .expect("search succeeds");
+        let served = idx.search(CodeSystem::Loinc, &text, 0, 10).expect("search");
+        assert_eq!(served, fresh, "blob ending in {tail:?}");
+    }
 }
