@@ -82,6 +82,11 @@ struct Args {
     /// Server workers.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// `huren serve` processes on the one database (PostgreSQL): the ingest's clients and each
+    /// wrk run's connections are spread over them, as a load balancer would (memory figures
+    /// are the first node's).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
     /// Keep the data here instead of a temporary directory (kept afterwards).
     #[arg(long)]
     workdir: Option<PathBuf>,
@@ -130,9 +135,25 @@ fn main() -> anyhow::Result<()> {
     // 1. The server on a fresh database (the seed is loaded on first start).
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = Server::start(&huren, &db, &dir, port, args.workers)?;
+    let mut server = Server::start(&huren, &db, &dir, port, args.workers, 0)?;
     server.wait_healthy(&base)?;
     eprintln!("server up at {base}, pid {}", server.pid());
+    ensure!(
+        args.nodes == 1 || !db.is_sqlite(),
+        "--nodes above 1 needs --pg: several nodes share a PostgreSQL database"
+    );
+    // More nodes once the first has migrated and seeded.
+    let mut bases = vec![base.clone()];
+    let mut others = Vec::new();
+    for n in 1..args.nodes.max(1) {
+        let port = free_port()?;
+        let b = format!("http://127.0.0.1:{port}");
+        let mut node = Server::start(&huren, &db, &dir, port, args.workers, n)?;
+        node.wait_healthy(&b)?;
+        eprintln!("node {n} up at {b}, pid {}", node.pid());
+        bases.push(b);
+        others.push(node);
+    }
 
     // 2. The 100k-term LOINC release, imported by another process while the server runs.
     let loinc = dir.join("Loinc.csv");
@@ -155,17 +176,19 @@ fn main() -> anyhow::Result<()> {
     let import_secs = t.elapsed().as_secs_f64();
     let http = agent();
     let clinician = bearer("clinician-1", "clinician", Some(&hospital(0)));
-    let probe = format!(
-        "{base}/fhir/CodeSystem/$lookup?system=http%3A%2F%2Floinc.org&code={}",
-        loinc_num(args.terms - 1)
-    );
     let t2 = Instant::now();
-    while get_status(&http, &probe, &clinician)? != 200 {
-        ensure!(
-            t2.elapsed() < Duration::from_secs(120),
-            "the server did not pick up the release"
+    for b in &bases {
+        let probe = format!(
+            "{b}/fhir/CodeSystem/$lookup?system=http%3A%2F%2Floinc.org&code={}",
+            loinc_num(args.terms - 1)
         );
-        std::thread::sleep(Duration::from_millis(200));
+        while get_status(&http, &probe, &clinician)? != 200 {
+            ensure!(
+                t2.elapsed() < Duration::from_secs(120),
+                "{b} did not pick up the release"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
     report.row(
         "import",
@@ -247,7 +270,7 @@ fn main() -> anyhow::Result<()> {
     let ingest = Ingest::new(&targets, args.hospitals, args.codes);
     let sampler = Sampler::start(server.pid(), db.clone());
     let t = Instant::now();
-    let stored = ingest.run(&base, args.results, args.clients)?;
+    let stored = ingest.run(&bases, args.results, args.clients)?;
     let ingest_secs = t.elapsed().as_secs_f64();
     let samples = sampler.stop();
     report.row(
@@ -301,9 +324,9 @@ fn main() -> anyhow::Result<()> {
         connections: args.connections,
         dir: dir.clone(),
     };
-    let health = wrk.run(&base, "", &Paths::One("/health".into()))?;
-    let health_lua = wrk.run(
-        &base,
+    let health = wrk.run_all(&bases, "", &Paths::One("/health".into()))?;
+    let health_lua = wrk.run_all(
+        &bases,
         "",
         &Paths::Many(vec![("/health".into(), String::new())]),
     )?;
@@ -453,13 +476,13 @@ fn main() -> anyhow::Result<()> {
         };
         let status = get_status(&http, &format!("{base}{first}"), &auth)?;
         ensure!(status == 200, "{first}: {status}");
-        let m = wrk.run(&base, &clinician, &paths)?;
+        let m = wrk.run_all(&bases, &clinician, &paths)?;
         eprintln!("{name}: {}", m.brief());
         measured.push(m);
     }
-    let health_after = wrk.run(&base, "", &Paths::One("/health".into()))?;
-    let health_lua_after = wrk.run(
-        &base,
+    let health_after = wrk.run_all(&bases, "", &Paths::One("/health".into()))?;
+    let health_lua_after = wrk.run_all(
+        &bases,
         "",
         &Paths::Many(vec![("/health".into(), String::new())]),
     )?;
@@ -489,6 +512,9 @@ fn main() -> anyhow::Result<()> {
     );
 
     // 6. Stop, size at rest, and the table.
+    for node in others {
+        node.stop()?;
+    }
     server.stop()?;
     let (data, wal) = db.size()?;
     report.row(
@@ -629,10 +655,16 @@ impl Server {
         dir: &Path,
         port: u16,
         workers: usize,
+        node: usize,
     ) -> anyhow::Result<Server> {
-        let log = std::fs::File::create(dir.join("server.log"))?;
+        let log = std::fs::File::create(dir.join(if node == 0 {
+            "server.log".to_owned()
+        } else {
+            format!("server-{node}.log")
+        }))?;
         let child = Command::new(huren)
             .arg("serve")
+            .args(["--node-id", &format!("perf-{node}")])
             .args(["--db", &db.url])
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
@@ -926,7 +958,7 @@ impl Ingest {
 
     /// Sends `total` results from `clients` threads; every answer must be 200 with one
     /// `201 Created` per entry. Returns how many were stored.
-    fn run(&self, base: &str, total: usize, clients: usize) -> anyhow::Result<usize> {
+    fn run(&self, bases: &[String], total: usize, clients: usize) -> anyhow::Result<usize> {
         let bundles = (total / PER_BUNDLE) as u64;
         let urls = Urls::new(huren::config::DEFAULT_CANONICAL_BASE);
         let tokens: Vec<(String, String, String)> = (0..self.hospitals)
@@ -943,12 +975,14 @@ impl Ingest {
         let failed = AtomicBool::new(false);
         let done = AtomicU64::new(0);
         let t = Instant::now();
+        let (stored, failed, done, tokens) = (&stored, &failed, &done, &tokens);
         std::thread::scope(|s| -> anyhow::Result<()> {
             let handles: Vec<_> = (0..clients)
-                .map(|_| {
-                    s.spawn(|| -> anyhow::Result<()> {
+                .map(|c| {
+                    // Client c sends to node c (mod the nodes), as a load balancer would.
+                    let url = format!("{}/fhir", bases[c % bases.len()]);
+                    s.spawn(move || -> anyhow::Result<()> {
                         let http = agent();
-                        let url = format!("{base}/fhir");
                         loop {
                             let b = self.next.fetch_add(1, Ordering::Relaxed);
                             if b >= bundles || failed.load(Ordering::Relaxed) {
@@ -988,7 +1022,7 @@ impl Ingest {
             }
             Ok(())
         })?;
-        Ok(stored.into_inner())
+        Ok(stored.load(Ordering::Relaxed))
     }
 }
 
@@ -1115,8 +1149,42 @@ impl Measured {
 }
 
 impl Wrk {
-    fn run(&self, base: &str, bearer: &str, paths: &Paths) -> anyhow::Result<Measured> {
-        let script = self.dir.join("wrk.lua");
+    /// One run against every node at once, the connections shared out between them: the
+    /// requests per second added up, the latencies the worst node's.
+    fn run_all(&self, bases: &[String], bearer: &str, paths: &Paths) -> anyhow::Result<Measured> {
+        if let [base] = bases {
+            return self.run(base, bearer, paths, self.connections, "wrk.lua");
+        }
+        let each = (self.connections / bases.len() as u32).max(1);
+        let runs: Vec<Measured> = std::thread::scope(|s| {
+            let handles: Vec<_> = bases
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    s.spawn(move || self.run(b, bearer, paths, each, &format!("wrk-{i}.lua")))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("wrk thread"))
+                .collect::<anyhow::Result<_>>()
+        })?;
+        Ok(Measured {
+            rps: runs.iter().map(|m| m.rps).sum(),
+            p50_ms: runs.iter().map(|m| m.p50_ms).fold(0.0, f64::max),
+            p99_ms: runs.iter().map(|m| m.p99_ms).fold(0.0, f64::max),
+        })
+    }
+
+    fn run(
+        &self,
+        base: &str,
+        bearer: &str,
+        paths: &Paths,
+        connections: u32,
+        script: &str,
+    ) -> anyhow::Result<Measured> {
+        let script = self.dir.join(script);
         let mut lua = String::new();
         if !bearer.is_empty() {
             let _ = writeln!(lua, r#"wrk.headers["Authorization"] = "{bearer}""#);
@@ -1148,7 +1216,7 @@ impl Wrk {
         };
         std::fs::write(&script, lua)?;
         let out = Command::new("wrk")
-            .args(["-t1", &format!("-c{}", self.connections)])
+            .args(["-t1", &format!("-c{connections}")])
             .arg(format!("-d{}s", self.secs))
             .arg("--latency")
             .arg("-s")
@@ -1211,8 +1279,8 @@ impl Report {
         let _ = writeln!(
             out,
             "Run of {started} on {}, {backend}, `{command}`: {} LOINC terms, {} hospitals × {} \
-             local codes, {} results; wrk `-t1 -c{} -d{}s` on the same cores; the server with {} \
-             workers.\n",
+             local codes, {} results; wrk `-t1 -c{} -d{}s` on the same cores; {} server node(s) \
+             with {} workers each.\n",
             machine(),
             args.terms,
             args.hospitals,
@@ -1220,6 +1288,7 @@ impl Report {
             args.results,
             args.connections,
             args.secs,
+            args.nodes,
             args.workers
         );
         let _ = writeln!(out, "| | measure | figure |\n|---|---|---|");

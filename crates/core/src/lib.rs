@@ -11,6 +11,7 @@ pub mod candidates;
 pub mod code;
 pub mod concept;
 pub mod integrity;
+pub mod jobs;
 pub mod loinc_name;
 pub mod mapping;
 pub mod mapping_rules;

@@ -5,6 +5,7 @@ use crate::audit::{AuditContext, AuditQuery, AuditRecord};
 use crate::code::CodeSystem;
 use crate::concept::{Concept, Release};
 use crate::integrity::ChainReport;
+use crate::jobs::{Job, JobEnd, JobKind, JobRecord};
 use crate::mapping::{Hospital, HospitalId, Mapping, MappingChange};
 use crate::observation::{
     ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
@@ -272,14 +273,58 @@ pub trait AuditStore: Send + Sync {
     fn verify_chains(&self, hospital: Option<&HospitalId>) -> Result<Vec<ChainReport>, PortError>;
 }
 
+/// Background jobs that run exactly once across nodes (`crate::jobs`). Times are Unix
+/// milliseconds of the calling node's clock (nodes keep their clocks in step with NTP; a lease
+/// is far longer than their drift).
+pub trait JobStore: Send + Sync {
+    /// Queues a job from `run_after` on.
+    fn enqueue_job(&self, kind: JobKind, key: &str, run_after: i64) -> Result<(), PortError>;
+    /// Claims the oldest job of `kinds` (and of `key`, when given) that is waiting and due, or
+    /// whose holder's lease ran out, for `node` until `now + lease_ms`. Never returns a job
+    /// while another claim of the same kind and key holds a live lease, and never the same job
+    /// to two nodes. The other due jobs of the same kind and key end with the claim (`done`,
+    /// "joined job N"): the claimed job, run after the claim, does their work too.
+    fn claim_job(
+        &self,
+        node: &str,
+        kinds: &[JobKind],
+        key: Option<&str>,
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Job>, PortError>;
+    /// Extends `node`'s lease of a job; false when the node no longer holds it.
+    fn renew_job(&self, id: i64, node: &str, lease_until: i64) -> Result<bool, PortError>;
+    /// Ends `node`'s claim of `job`.
+    fn finish_job(&self, job: &Job, node: &str, now: i64, end: &JobEnd) -> Result<(), PortError>;
+    /// Queues the one job of `kind` of the period starting now when the schedule is due (its
+    /// next time has come, or it has none): true for exactly one caller per period, whatever
+    /// number of nodes ask.
+    fn schedule_job(&self, kind: JobKind, every_ms: i64, now: i64) -> Result<bool, PortError>;
+    /// The latest jobs, newest first.
+    fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>, PortError>;
+}
+
 /// Everything the service stores, behind one object: the ports together.
 pub trait Storage:
-    RegistryStore + HospitalStore + MappingStore + ObservationStore + QualityStore + AuditStore
+    RegistryStore
+    + HospitalStore
+    + MappingStore
+    + ObservationStore
+    + QualityStore
+    + AuditStore
+    + JobStore
 {
 }
 
-impl<T: RegistryStore + HospitalStore + MappingStore + ObservationStore + QualityStore + AuditStore>
-    Storage for T
+impl<
+    T: RegistryStore
+        + HospitalStore
+        + MappingStore
+        + ObservationStore
+        + QualityStore
+        + AuditStore
+        + JobStore,
+> Storage for T
 {
 }
 

@@ -638,31 +638,3 @@ pub fn facility_hospital(config: &ResultsConfig, bytes: &[u8]) -> Option<Hospita
         .filter(|k| !k.is_empty())
         .find_map(|k| config.facilities.get(k.as_str()).cloned())
 }
-
-/// After a hospital's mappings changed: releases the held results of every local code in its
-/// unmapped queue whose mapping is now approved (see [`release_held`]). Returns how many
-/// results became visible. A failure is logged and reported as 0: the mapping change itself
-/// stands, and the next change retries.
-pub fn release_queue(state: &AppState, store: &dyn Storage, hospital: &HospitalId) -> usize {
-    let attempt = || -> Result<usize, PortError> {
-        let codes: Vec<String> = state
-            .store
-            .unmapped_codes(hospital)?
-            .into_iter()
-            .map(|u| u.local_code)
-            .collect();
-        release_held(state, store, hospital, &codes, now_millis())
-    };
-    match attempt() {
-        Ok(n) => {
-            if n > 0 {
-                tracing::info!(hospital = %hospital, released = n, "held results released");
-            }
-            n
-        }
-        Err(e) => {
-            tracing::error!(hospital = %hospital, error = %e, "releasing held results failed");
-            0
-        }
-    }
-}

@@ -77,6 +77,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Writes the audit records of reads and refused requests (group commit).
     pub audit: crate::audit::AuditWriter,
+    /// This node's name in the job table's claims (`huren serve --node-id`).
+    pub node: String,
 }
 
 /// How much one request may carry: beyond these, a 413 with an `OperationOutcome` saying which
@@ -126,6 +128,23 @@ impl Limits {
     }
 }
 
+/// A node name unique on the machine and across machines: the host name and the process id
+/// (and a count, for a second server in one process, as in the tests).
+pub fn default_node_id() -> String {
+    static SERVERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "huren".to_owned());
+    match n {
+        0 => format!("{host}:{}", std::process::id()),
+        n => format!("{host}:{}#{n}", std::process::id()),
+    }
+}
+
 impl AppState {
     pub fn new(
         catalog: Catalog,
@@ -143,7 +162,14 @@ impl AppState {
             two_person_rule,
             results: ResultsConfig::default(),
             limits: Limits::default(),
+            node: default_node_id(),
         }
+    }
+
+    /// The same state, claiming jobs as `node`.
+    pub fn with_node(mut self, node: String) -> AppState {
+        self.node = node;
+        self
     }
 
     /// The same state with these request limits.

@@ -7,6 +7,7 @@ use crate::registry_ops::load_catalog;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use huren_core::HospitalId;
+use huren_core::jobs::{JobEnd, JobKind, LEASE_MS, RENEW_EVERY_MS};
 use huren_core::ports::{RegistryStore, Storage};
 use huren_fhir::Urls;
 use huren_http::ingest::ResultsConfig;
@@ -25,6 +26,8 @@ pub struct Application {
     state: web::Data<AppState>,
     store: Store,
     refresh: Duration,
+    /// How often the hash chains are verified by a scheduled job (0: never).
+    verify_every: Duration,
     /// Set when `serve` created a new development secret, so `main` can say how to mint tokens.
     pub created_secret: Option<std::path::PathBuf>,
     /// The token keys, for reloading the JWKS file.
@@ -63,18 +66,24 @@ impl Application {
         let auth = web::Data::new(auth);
         let auth_data = auth.clone();
         let db = settings.db.clone();
+        let db_pool = settings.db_pool;
         let seed = settings.seed;
         let facilities = facility_table(&settings)?;
         let hospitals: Vec<_> = facilities.values().cloned().collect();
         let (store, catalog) = web::block(move || -> anyhow::Result<_> {
-            let store = Store::connect(&db).with_context(|| format!("opening {db}"))?;
-            let applied = store.migrate()?;
-            if applied > 0 {
-                tracing::info!(applied, backend = store.backend(), "migrations applied");
-            }
-            if seed && crate::seed::seed_if_empty(&store)? {
-                tracing::info!("loaded the national registry and LOINC seed");
-            }
+            let store =
+                Store::connect_with(&db, db_pool).with_context(|| format!("opening {db}"))?;
+            // Nodes started together: one migrates and seeds, the others wait for it.
+            store.while_starting(|| -> anyhow::Result<()> {
+                let applied = store.migrate()?;
+                if applied > 0 {
+                    tracing::info!(applied, backend = store.backend(), "migrations applied");
+                }
+                if seed && crate::seed::seed_if_empty(&store)? {
+                    tracing::info!("loaded the national registry and LOINC seed");
+                }
+                Ok(())
+            })??;
             let catalog = load_catalog(&store)?;
             for h in &hospitals {
                 if huren_core::ports::HospitalStore::hospital(&store, h)?.is_none() {
@@ -101,7 +110,13 @@ impl Application {
                 settings.two_person_rule,
             )
             .with_results(results)
-            .with_limits(settings.limits),
+            .with_limits(settings.limits)
+            .with_node(
+                settings
+                    .node_id
+                    .clone()
+                    .unwrap_or_else(huren_http::default_node_id),
+            ),
         );
         let app_state = state.clone();
         let max_body = settings.limits.max_body_bytes;
@@ -160,7 +175,8 @@ impl Application {
             mllp,
             state,
             store,
-            refresh: Duration::from_secs(settings.refresh_secs.max(1)),
+            refresh: Duration::from_millis(settings.refresh_ms.max(10)),
+            verify_every: Duration::from_secs(settings.verify_every_hours.saturating_mul(3600)),
             created_secret: created,
             auth: auth_data,
         })
@@ -188,6 +204,7 @@ impl Application {
             state,
             store,
             refresh,
+            verify_every,
             mllp,
             auth,
             ..
@@ -195,9 +212,11 @@ impl Application {
         let mllp = mllp
             .map(|(listener, _)| actix_web::rt::spawn(crate::mllp::serve(listener, state.clone())));
         let checkpoints = actix_web::rt::spawn(checkpoint_wal(store.clone()));
+        let jobs = actix_web::rt::spawn(run_jobs(state.clone(), refresh, verify_every));
         let watcher = actix_web::rt::spawn(watch_releases(state, store, refresh, auth));
         let result = server.await;
         watcher.abort();
+        jobs.abort();
         checkpoints.abort();
         if let Some(m) = mllp {
             m.abort();
@@ -233,20 +252,6 @@ fn facility_table(settings: &Settings) -> anyhow::Result<HashMap<String, Hospita
     Ok(table)
 }
 
-/// Moves mappings to LOINC terms a release gave a national code, and normalizes again the
-/// results kept under LOINC codes the current registry now has (`ingest::release_gaps`).
-/// Failures are logged: the next release change, or the next start, tries again.
-async fn follow_releases(state: &web::Data<AppState>) {
-    let st = state.clone();
-    let now = huren_http::mapping_import::now_millis();
-    match web::block(move || huren_http::ingest::release_gaps(&st, now)).await {
-        Ok(Ok(0)) => {}
-        Ok(Ok(n)) => tracing::info!(results = n, "registry gaps normalized again"),
-        Ok(Err(e)) => tracing::error!(error = %e, "normalizing registry gaps failed"),
-        Err(e) => tracing::error!(error = %e, "registry gap task failed"),
-    }
-}
-
 /// The WAL size above which the server checkpoints and truncates it (SQLite).
 pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -280,8 +285,15 @@ async fn watch_releases(
     every: Duration,
     auth: web::Data<Authenticator>,
 ) {
-    // A release imported while no server ran: catch up once at start.
-    follow_releases(&state).await;
+    // Releases imported before the job table existed: look for registry gaps once at start
+    // (the job joins one already waiting).
+    let st = state.clone();
+    let now = huren_http::mapping_import::now_millis();
+    match web::block(move || st.store.enqueue_job(JobKind::ReleaseGaps, "", now)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot queue the registry gap job"),
+        Err(e) => tracing::warn!(error = %e, "registry gap job task failed"),
+    }
     let mut interval = actix_web::rt::time::interval(every);
     loop {
         interval.tick().await;
@@ -323,11 +335,97 @@ async fn watch_releases(
                     releases = releases.len(),
                     "registry changed; catalog rebuilt"
                 );
+                // The release's own job (queued with it) normalizes the registry gaps on
+                // whichever node claims it once its catalog holds the release.
                 state.set_catalog(catalog);
-                follow_releases(&state).await;
             }
             Ok(Err(e)) => tracing::error!(error = %e, "cannot rebuild the catalog"),
             Err(e) => tracing::error!(error = %e, "catalog rebuild task failed"),
+        }
+    }
+}
+
+/// Runs the background jobs (`huren_http::jobs`) that are due, on this node, one at a time:
+/// every refresh period it queues the period's chain verification (one node wins each
+/// period), then claims and runs jobs until none is left for it. While a job runs, its lease
+/// is renewed; if this node dies, the lease runs out and another node's loop resumes the job.
+async fn run_jobs(state: web::Data<AppState>, every: Duration, verify_every: Duration) {
+    let verify_ms = i64::try_from(verify_every.as_millis()).unwrap_or(i64::MAX);
+    let mut interval = actix_web::rt::time::interval(every);
+    loop {
+        interval.tick().await;
+        if verify_ms > 0 {
+            let st = state.clone();
+            let now = huren_http::mapping_import::now_millis();
+            match web::block(move || {
+                st.store
+                    .schedule_job(JobKind::VerifyIntegrity, verify_ms, now)
+            })
+            .await
+            {
+                Ok(Ok(true)) => tracing::info!("chain verification queued"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the job schedule"),
+                Err(e) => tracing::warn!(error = %e, "job schedule task failed"),
+            }
+        }
+        loop {
+            let st = state.clone();
+            let now = huren_http::mapping_import::now_millis();
+            let claimed = web::block(move || {
+                st.store
+                    .claim_job(&st.node, &JobKind::ALL, None, now, LEASE_MS)
+            })
+            .await;
+            let job = match claimed {
+                Ok(Ok(Some(job))) => job,
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot claim a job; will retry");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "job claim task failed");
+                    break;
+                }
+            };
+            let renewing = actix_web::rt::spawn(renew_lease(state.clone(), job.id));
+            let st = state.clone();
+            let run = job.clone();
+            let ended =
+                web::block(move || huren_http::jobs::run_claimed(&st, &*st.store, &run)).await;
+            renewing.abort();
+            match ended {
+                Ok((JobEnd::Done(text), _)) => {
+                    tracing::info!(job = job.id, kind = %job.kind, key = %job.key, "{text}")
+                }
+                // Given back or failed: the next period (or another node) tries again.
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(job = job.id, error = %e, "job task failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Renews this node's lease of job `id` every [`RENEW_EVERY_MS`] until aborted.
+async fn renew_lease(state: web::Data<AppState>, id: i64) {
+    let mut interval = actix_web::rt::time::interval(Duration::from_millis(RENEW_EVERY_MS as u64));
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        let st = state.clone();
+        let until = huren_http::mapping_import::now_millis() + LEASE_MS;
+        match web::block(move || st.store.renew_job(id, &st.node, until)).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => {
+                tracing::warn!(job = id, "lost the lease of a running job to another node");
+                return;
+            }
+            Ok(Err(e)) => tracing::warn!(job = id, error = %e, "cannot renew a job's lease"),
+            Err(e) => tracing::warn!(job = id, error = %e, "lease renewal task failed"),
         }
     }
 }

@@ -41,8 +41,17 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// HTTP worker threads; `None` means one per core.
     pub workers: Option<usize>,
-    /// How often to check the database for releases imported by another process.
-    pub refresh_secs: u64,
+    /// How often, in milliseconds, to check the database for what another node or process
+    /// changed (releases, mappings, hospitals) and for due jobs (`--refresh-ms`).
+    pub refresh_ms: u64,
+    /// This node's name in job claims (`--node-id`; default host name and process id).
+    pub node_id: Option<String>,
+    /// How often the hash chains are verified by a scheduled job, in hours; 0: never
+    /// (`--verify-every-hours`).
+    pub verify_every_hours: u64,
+    /// The most database connections this node opens (`--db-pool`; default 8 on SQLite, 16
+    /// on PostgreSQL).
+    pub db_pool: Option<u32>,
     /// Load the national and LOINC seed on first start.
     pub seed: bool,
     /// Whoever proposed a mapping may not approve it (`HUREN_TWO_PERSON_RULE`, default on).
@@ -80,7 +89,10 @@ impl Settings {
             jwt_secret: None,
             data_dir: PathBuf::from("huren-data"),
             workers: None,
-            refresh_secs: 2,
+            refresh_ms: 250,
+            node_id: None,
+            verify_every_hours: 24,
+            db_pool: None,
             seed: true,
             two_person_rule: true,
             mllp_addr: None,

@@ -117,6 +117,20 @@ enum Command {
         /// Allowed clock skew for `exp` and `nbf`, in seconds.
         #[arg(long, env = "HUREN_JWT_LEEWAY_SECS", default_value_t = 30)]
         jwt_leeway_secs: u64,
+        /// How often, in milliseconds, to look for what other nodes changed (releases,
+        /// mappings, hospitals) and for due background jobs.
+        #[arg(long, env = "HUREN_REFRESH_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+        refresh_ms: u64,
+        /// This node's name in background-job claims (default: host name and process id).
+        #[arg(long, env = "HUREN_NODE_ID")]
+        node_id: Option<String>,
+        /// Verify the hash chains every this many hours, on one node (0: never).
+        #[arg(long, env = "HUREN_VERIFY_EVERY_HOURS", default_value_t = 24)]
+        verify_every_hours: u64,
+        /// The most database connections this node opens (default 8 on SQLite, 16 on
+        /// PostgreSQL). Nodes × this must stay under PostgreSQL's max_connections.
+        #[arg(long, env = "HUREN_DB_POOL", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        db_pool: Option<u32>,
     },
     /// Normalize a results file offline (HL7 v2, FHIR JSON or CSV, told by content): one
     /// Observation per line on stdout, problems and held results on stderr. Writes nothing.
@@ -410,8 +424,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             jwt_leeway_secs,
             tls_cert,
             tls_key,
+            refresh_ms,
+            node_id,
+            verify_every_hours,
+            db_pool,
         } => {
             let mut settings = Settings::new(db.db);
+            settings.refresh_ms = refresh_ms;
+            settings.node_id = node_id.filter(|s| !s.trim().is_empty());
+            settings.verify_every_hours = verify_every_hours;
+            settings.db_pool = db_pool;
             settings.tls = tls_cert.zip(tls_key);
             settings.jwt_public_key = jwt_public_key;
             settings.jwt_jwks = jwt_jwks;

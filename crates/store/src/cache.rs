@@ -6,8 +6,12 @@
 //! `mapping_versions` (in the same transaction). This process drops its copy of the
 //! hospital's table right after such a commit of its own; [`crate::Store::refresh_caches`],
 //! which the server calls every refresh period, drops the tables whose version another process
-//! bumped. A table is loaded again, whole, at its next lookup. A load that raced with an
-//! invalidation in this process is not kept.
+//! bumped. Reads through the ports (`mapping`, `mappings_for`, `hospital`…) also compare the
+//! stored version first (one primary-key read), so a curator's review or an ingest on one node
+//! uses what another node committed a moment before; only the `*_in_memory` reads of the
+//! terminology answers rely on the refresh alone (stale for at most one refresh period). A
+//! table is loaded again, whole, at its next lookup. A load that raced with an invalidation in
+//! this process is not kept.
 
 use huren_core::Mapping;
 use std::collections::HashMap;
@@ -111,6 +115,11 @@ impl HospitalCache {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .map(|(_, t)| t.clone())
+    }
+
+    /// The table and the version it was read at.
+    pub fn get_versioned(&self) -> Option<(i64, Arc<Vec<huren_core::Hospital>>)> {
+        self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn epoch(&self) -> u64 {

@@ -17,6 +17,7 @@
 mod bulk;
 mod cache;
 mod integrity;
+mod jobs;
 mod ledger;
 mod packed;
 mod rows;
@@ -30,6 +31,7 @@ use diesel::upsert::excluded;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use huren_core::audit::{AuditAction, AuditContext};
 use huren_core::integrity::{LinkKind, change_digest, mapping_digest};
+use huren_core::jobs::JobKind;
 use huren_core::mapping::MappingChange;
 use huren_core::observation::{
     ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
@@ -51,6 +53,10 @@ const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/po
 /// Arbitrary constant key of the PostgreSQL advisory lock that serialises migrations when
 /// several nodes start at once.
 const MIGRATION_LOCK_KEY: i64 = 0x6875_7265_6e00; // "huren\0"
+
+/// The PostgreSQL advisory lock a starting node holds while it migrates and seeds
+/// ([`Store::while_starting`]).
+const START_LOCK_KEY: i64 = 0x6875_7265_6e02; // "huren\2"
 
 /// The crate's error type.
 #[derive(Debug, thiserror::Error)]
@@ -257,13 +263,23 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 }
 
 impl Store {
-    /// Opens a pool. SQLite files are created when missing.
+    /// Opens a pool of the default size. SQLite files are created when missing.
     pub fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, None)
+    }
+
+    /// Opens a pool of at most `max_connections` connections (default: 8 on SQLite, 16 on
+    /// PostgreSQL), of which two are opened at once and the rest when load asks for them.
+    /// Several nodes on one PostgreSQL server share its `max_connections` (100 by default):
+    /// nodes × pool size must stay below it (`docs/deployment.md`).
+    pub fn connect_with(url: &str, max_connections: Option<u32>) -> Result<Store, StoreError> {
         let connect_err = |e: diesel::r2d2::PoolError| StoreError::Connect(e.to_string());
+        let size = |default: u32| max_connections.unwrap_or(default).max(1);
         let pools = match DbUrl::parse(url)? {
             DbUrl::Sqlite(path) => {
                 let pool = Pool::builder()
-                    .max_size(8)
+                    .max_size(size(8))
+                    .min_idle(Some(size(8).min(2)))
                     .connection_timeout(Duration::from_secs(10))
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(ConnectionManager::<SqliteConnection>::new(path))
@@ -272,7 +288,9 @@ impl Store {
             }
             DbUrl::Postgres(url) => {
                 let pool = Pool::builder()
-                    .max_size(16)
+                    // Two at least: `while_starting` holds one while the start uses another.
+                    .max_size(size(16).max(2))
+                    .min_idle(Some(2))
                     .connection_timeout(Duration::from_secs(10))
                     .build(ConnectionManager::<PgConnection>::new(url))
                     .map_err(connect_err)?;
@@ -392,6 +410,26 @@ impl Store {
         Ok(applied)
     }
 
+    /// Runs `start` (migrations, then the first start's seed) while no other node runs its
+    /// own: on PostgreSQL under a session advisory lock held on a connection of its own, so
+    /// that nodes started together on an empty database seed it once (the first seeds, the
+    /// others wait and find it seeded). On SQLite, where the nodes of one file are the
+    /// processes of one machine, `start` simply runs.
+    pub fn while_starting<T>(&self, start: impl FnOnce() -> T) -> Result<T, StoreError> {
+        match &self.pools {
+            Pools::Sqlite(_) => Ok(start()),
+            Pools::Pg(pool) => {
+                let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
+                diesel::sql_query(format!("SELECT pg_advisory_lock({START_LOCK_KEY})"))
+                    .execute(&mut *conn)?;
+                let out = start();
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({START_LOCK_KEY})"))
+                    .execute(&mut *conn)?;
+                Ok(out)
+            }
+        }
+    }
+
     fn migrate_schema(&self) -> Result<usize, StoreError> {
         let mig =
             |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
@@ -482,6 +520,9 @@ impl Store {
                 concepts.len()
             );
             conn.insert_audit(&NewAudit::new(&audit))?;
+            // Results kept under LOINC codes this release may now know are normalized again
+            // by whichever node claims this job once its catalog holds the release.
+            jobs::enqueue_job!(conn, JobKind::ReleaseGaps, "", now_millis());
             Ok::<_, StoreError>(
                 row.into_release()
                     .ok_or_else(|| "unknown system".to_owned()),
@@ -597,8 +638,13 @@ impl Store {
 
     /// Every hospital, from memory, or read (with its version, in one snapshot) and kept.
     fn hospital_table(&self) -> Result<Arc<Vec<Hospital>>, StoreError> {
-        if let Some(t) = self.hospitals.get() {
-            return Ok(t);
+        if let Some((version, t)) = self.hospitals.get_versioned() {
+            // Another node may have changed them since this node's last refresh: a read
+            // through the port sees every committed write (one primary-key read).
+            if self.stored_version(cache::HOSPITALS_KEY)? == version {
+                return Ok(t);
+            }
+            self.hospitals.invalidate();
         }
         use schema::hospitals::dsl as h;
         use schema::mapping_versions::dsl as v;
@@ -636,7 +682,13 @@ impl Store {
     /// snapshot) and kept.
     fn mapping_table(&self, hospital: &HospitalId) -> Result<Arc<cache::Table>, StoreError> {
         if let Some(t) = self.mappings.get(hospital.as_str()) {
-            return Ok(t);
+            // As for hospitals: a curator's review or an ingest on this node uses what another
+            // node committed a moment ago, not what this node last refreshed. Only the
+            // `*_in_memory` reads (terminology answers) skip this check.
+            if self.stored_version(hospital.as_str())? == t.version {
+                return Ok(t);
+            }
+            self.mappings.invalidate([hospital.as_str()]);
         }
         use schema::mapping_versions::dsl as v;
         use schema::mappings::dsl as m;
@@ -661,6 +713,18 @@ impl Store {
         ));
         self.mappings.put(hospital.as_str(), table.clone(), epoch);
         Ok(table)
+    }
+
+    /// The stored version of a hospital's mappings, or of the hospitals ([`cache::HOSPITALS_KEY`]);
+    /// 0 before the first change.
+    fn stored_version(&self, key: &str) -> Result<i64, StoreError> {
+        use schema::mapping_versions::dsl as v;
+        let version: Option<i64> = with_conn!(self, |conn| v::mapping_versions
+            .find(key)
+            .select(v::version)
+            .first(conn)
+            .optional()?);
+        Ok(version.unwrap_or(0))
     }
 
     /// Drops the in-memory mapping tables that another process changed (their stored version
@@ -764,10 +828,21 @@ impl Store {
         let rows: Vec<NewMapping> = writes.iter().map(|w| NewMapping::new(w)).collect();
         let mut touched: BTreeSet<&str> = writes.iter().map(|w| w.hospital.as_str()).collect();
         touched.extend(history.iter().map(|c| c.hospital.as_str()));
+        // An approved mapping may release results held under its local code: that work is
+        // queued in this transaction, so it is done even if this node dies right after.
+        let approving: BTreeSet<&str> = writes
+            .iter()
+            .filter(|w| w.status == MappingStatus::Approved)
+            .map(|w| w.hospital.as_str())
+            .collect();
+        let now = now_millis();
         let written = with_write_conn!(self, |conn| conn.transaction(|conn| {
             conn.upsert_mappings(&rows)?;
             for hospital in &touched {
                 bump_version!(conn, *hospital);
+            }
+            for hospital in &approving {
+                jobs::enqueue_job!(conn, JobKind::ReleaseHeld, *hospital, now);
             }
             let mut history_rows: Vec<NewHistory> = Vec::with_capacity(history.len());
             for (hospital, items) in pending {

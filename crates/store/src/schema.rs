@@ -253,6 +253,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        job_key -> Text,
+        state -> Text,
+        created_at -> BigInt,
+        run_after -> BigInt,
+        claimed_by -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        attempts -> Integer,
+        finished_at -> Nullable<BigInt>,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
+    job_schedules (kind) {
+        kind -> Text,
+        next_at -> BigInt,
+    }
+}
+
 diesel::joinable!(mappings -> hospitals (hospital_id));
 diesel::joinable!(mapping_history -> hospitals (hospital_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -273,5 +296,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     chain_links,
     chain_heads,
     chain_backfill,
-    mapping_versions
+    mapping_versions,
+    jobs,
+    job_schedules
 );

@@ -200,8 +200,7 @@ pub async fn import(
         .map_err(|e| ApiError::Internal(format!("import report: {e}")))?;
     if report.written {
         let state = state.clone();
-        let released =
-            blocking(move || Ok(crate::ingest::release_queue(&state, &*store, &id))).await?;
+        let released = blocking(move || Ok(crate::jobs::release_now(&state, &*store, &id))).await?;
         answer["released_results"] = json!(released);
     }
     Ok(HttpResponse::Ok().json(answer))
@@ -521,7 +520,7 @@ pub(crate) async fn apply_review(
     let released = if next.status == MappingStatus::Approved {
         let state = state.clone();
         let id = id.clone();
-        blocking(move || Ok(crate::ingest::release_queue(&state, &*store, &id))).await?
+        blocking(move || Ok(crate::jobs::release_now(&state, &*store, &id))).await?
     } else {
         0
     };
@@ -653,8 +652,7 @@ pub(crate) async fn approve_selected(
         blocking(move || Ok(acting.apply_mappings(&writes, &history)?)).await?;
         let state = state.clone();
         let key = id.clone();
-        released =
-            blocking(move || Ok(crate::ingest::release_queue(&state, &*store, &key))).await?;
+        released = blocking(move || Ok(crate::jobs::release_now(&state, &*store, &key))).await?;
     }
     Ok((approved, unchanged, released))
 }

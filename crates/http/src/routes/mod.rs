@@ -122,6 +122,7 @@ routes! {
     get "/api/registry/gaps" => registry::gaps, Rule::Admin;
     get "/api/registry/candidates" => registry::candidates, Rule::Admin;
     get "/api/integrity" => integrity::integrity, Rule::Admin;
+    get "/api/jobs" => integrity::jobs, Rule::Admin;
     get "/api/hospitals" => hospitals::list, Rule::AnyRole;
     post "/api/hospitals" => hospitals::upsert, Rule::Admin;
     get "/api/hospitals/{id}" => hospitals::read, Rule::Hospital;

@@ -592,7 +592,7 @@ async fn run_import(
         let state = state.clone();
         let store = state.store_as(who, req);
         let key = id.clone();
-        blocking(move || Ok(crate::ingest::release_queue(&state, &*store, &key))).await?;
+        blocking(move || Ok(crate::jobs::release_now(&state, &*store, &key))).await?;
     }
     Ok(report)
 }

@@ -11,10 +11,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Results per batch.
-const BATCH: usize = 20;
+pub(crate) const BATCH: usize = 20;
 
 /// Starts `huren serve` on `db` on a free port; returns the process and its base URL.
 fn start(db: &str, data: &std::path::Path) -> (Child, String) {
+    start_with(db, data, &[])
+}
+
+/// [`start`] with more arguments of `huren serve`.
+pub(crate) fn start_with(db: &str, data: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_huren"))
         .args([
             "serve",
@@ -25,6 +30,7 @@ fn start(db: &str, data: &std::path::Path) -> (Child, String) {
             "--workers",
             "2",
         ])
+        .args(extra)
         .arg("--data-dir")
         .arg(data)
         .env("HUREN_JWT_SECRET", TEST_SECRET)
@@ -51,7 +57,7 @@ fn start(db: &str, data: &std::path::Path) -> (Child, String) {
 }
 
 /// A transaction Bundle of `BATCH` potassium results of patient `crash-{k}`.
-fn batch(k: usize) -> String {
+pub(crate) fn batch(k: usize) -> String {
     let entries: Vec<String> = (0..BATCH)
         .map(|i| {
             format!(
@@ -66,7 +72,7 @@ fn batch(k: usize) -> String {
     )
 }
 
-fn new_agent() -> ureq::Agent {
+pub(crate) fn new_agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -75,7 +81,7 @@ fn new_agent() -> ureq::Agent {
 }
 
 /// How many results patient `crash-{k}` has, asked as an admin.
-fn stored(agent: &ureq::Agent, base: &str, k: usize) -> usize {
+pub(crate) fn stored(agent: &ureq::Agent, base: &str, k: usize) -> usize {
     let mut resp = agent
         .get(&format!(
             "{base}/fhir/Observation?subject:identifier=urn:test:patient%7Ccrash-{k}&_count=100"
@@ -88,34 +94,28 @@ fn stored(agent: &ureq::Agent, base: &str, k: usize) -> usize {
     body["entry"].as_array().map_or(0, Vec::len)
 }
 
-#[cfg(unix)]
-#[test]
-fn a_killed_server_keeps_every_acknowledged_batch_whole_and_no_batch_in_part() {
-    for db in TestDb::all() {
-        let data = tempfile::tempdir().unwrap();
-        let (mut child, base) = start(db.url(), data.path());
-        let agent = new_agent();
-        let a = agent
-            .post(&format!("{base}/api/hospitals"))
-            .header("Authorization", &format!("Bearer {}", token("admin", None)))
-            .header("Content-Type", "application/json")
-            .send(r#"{"id":"hosp-a","name":"武汉示例人民医院","province":"420000"}"#)
-            .unwrap();
-        assert!(matches!(a.status().as_u16(), 200 | 201));
+/// Two clients sending [`batch`]es to `base` as the LIS `lis` until the server is gone or
+/// they are stopped; which batches were acknowledged.
+pub(crate) struct Stream {
+    acked: Arc<Mutex<Vec<usize>>>,
+    next: Arc<Mutex<usize>>,
+    stop: Arc<AtomicBool>,
+    clients: Vec<std::thread::JoinHandle<()>>,
+}
 
-        // Two clients send batches until the server is gone.
+impl Stream {
+    pub(crate) fn start(base: &str, lis: &str) -> Stream {
         let acked = Arc::new(Mutex::new(Vec::<usize>::new()));
         let next = Arc::new(Mutex::new(0usize));
         let stop = Arc::new(AtomicBool::new(false));
-        let lis = token("system", Some("hosp-a"));
-        let clients: Vec<_> = (0..2)
+        let clients = (0..2)
             .map(|_| {
                 let (acked, next, stop, base, lis) = (
                     acked.clone(),
                     next.clone(),
                     stop.clone(),
-                    base.clone(),
-                    lis.clone(),
+                    base.to_owned(),
+                    lis.to_owned(),
                 );
                 std::thread::spawn(move || {
                     let agent = new_agent();
@@ -140,20 +140,58 @@ fn a_killed_server_keeps_every_acknowledged_batch_whole_and_no_batch_in_part() {
                 })
             })
             .collect();
-        // Kill it once it has acknowledged some batches, while others are in flight.
+        Stream {
+            acked,
+            next,
+            stop,
+            clients,
+        }
+    }
+
+    /// Waits until `n` batches are acknowledged (at most a minute).
+    pub(crate) fn wait_acked(&self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while acked.lock().unwrap().len() < 15 {
+        while self.acked.lock().unwrap().len() < n {
             assert!(Instant::now() < deadline, "no batches acknowledged");
             std::thread::sleep(Duration::from_millis(10));
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        stop.store(true, Ordering::SeqCst);
-        for c in clients {
+    }
+
+    /// Stops the clients; the acknowledged batches and how many were sent.
+    pub(crate) fn stop(self) -> (Vec<usize>, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        for c in self.clients {
             c.join().unwrap();
         }
-        let acked = acked.lock().unwrap().clone();
-        let sent = *next.lock().unwrap();
+        let acked = self.acked.lock().unwrap().clone();
+        let sent = *self.next.lock().unwrap();
+        (acked, sent)
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_server_keeps_every_acknowledged_batch_whole_and_no_batch_in_part() {
+    for db in TestDb::all() {
+        let data = tempfile::tempdir().unwrap();
+        let (mut child, base) = start(db.url(), data.path());
+        let agent = new_agent();
+        let a = agent
+            .post(&format!("{base}/api/hospitals"))
+            .header("Authorization", &format!("Bearer {}", token("admin", None)))
+            .header("Content-Type", "application/json")
+            .send(r#"{"id":"hosp-a","name":"武汉示例人民医院","province":"420000"}"#)
+            .unwrap();
+        assert!(matches!(a.status().as_u16(), 200 | 201));
+
+        // Two clients send batches until the server is gone; it is killed once it has
+        // acknowledged some batches, while others are in flight.
+        let lis = token("system", Some("hosp-a"));
+        let stream = Stream::start(&base, &lis);
+        stream.wait_acked(15);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let (acked, sent) = stream.stop();
 
         // Started again on the same database.
         let (mut child, base) = start(db.url(), data.path());

@@ -10,7 +10,36 @@ pub struct TestApp {
     pub db: TestDb,
     handle: actix_web::dev::ServerHandle,
     _data: tempfile::TempDir,
+    http: Http,
+}
+
+/// Speaks HTTP to one server (an app of this process, or a `huren serve` process).
+pub struct Http {
+    base: String,
     agent: ureq::Agent,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Http;
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl Http {
+    /// A client of the server at `base` (`http://HOST:PORT`).
+    pub fn new(base: &str) -> Http {
+        // Redirects (the pages' 303s) are answers to check, not to follow.
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        Http {
+            base: base.trim_end_matches('/').to_owned(),
+            agent,
+        }
+    }
 }
 
 impl Drop for TestApp {
@@ -37,7 +66,7 @@ pub fn spawn_app_with(db: TestDb, change: impl FnOnce(&mut Settings)) -> TestApp
     settings.jwt_secret = Some(huren::config::Secret::new(TEST_SECRET));
     settings.data_dir = data.path().to_path_buf();
     settings.workers = Some(2);
-    settings.refresh_secs = 1;
+    settings.refresh_ms = 100;
     change(&mut settings);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -55,18 +84,12 @@ pub fn spawn_app_with(db: TestDb, change: impl FnOnce(&mut Settings)) -> TestApp
         .recv()
         .unwrap()
         .unwrap_or_else(|e| panic!("app failed to start: {e}"));
-    // Redirects (the pages' 303s) are answers to check, not to follow.
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
     TestApp {
         addr,
         db,
         handle,
         _data: data,
-        agent,
+        http: Http::new(&format!("http://{addr}")),
     }
 }
 
@@ -136,9 +159,9 @@ impl Answer {
     }
 }
 
-impl TestApp {
+impl Http {
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}{}", self.base, path)
     }
 
     fn answer(mut resp: ureq::http::Response<ureq::Body>) -> Answer {
@@ -214,7 +237,7 @@ pub fn national_of(loinc: &str) -> String {
         .unwrap_or_else(|| panic!("no national concept for LOINC {loinc}"))
 }
 
-impl TestApp {
+impl Http {
     /// POST raw bytes with `bearer`.
     pub fn post_as(&self, path: &str, bearer: &str, content_type: &str, body: &[u8]) -> Answer {
         let resp = self
@@ -264,7 +287,9 @@ impl TestApp {
             "{outcome:?}"
         );
     }
+}
 
+impl Http {
     /// The resources of an Observation search as `bearer`, each checked against the R4 schema.
     pub fn observations(&self, query: &str, bearer: &str) -> Vec<Value> {
         let a = self.get_as(&format!("/fhir/Observation?{query}"), Some(bearer));
@@ -282,7 +307,7 @@ impl TestApp {
     }
 }
 
-impl TestApp {
+impl Http {
     /// POST without an `Authorization` header.
     pub fn post_unauthenticated(&self, path: &str, content_type: &str, body: &[u8]) -> Answer {
         let resp = self

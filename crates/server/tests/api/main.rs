@@ -19,6 +19,7 @@ mod real_lis;
 mod recognition;
 mod registry;
 mod results;
+mod scale_out;
 mod seed_files;
 mod terminology;
 mod tidy;

@@ -4,7 +4,7 @@
 //! that pass every rule; a clinician in Shanghai gets none. Dates are relative to today, so
 //! that the tag written at ingest ("now") and the answers at `at` do not age.
 
-use crate::helpers::{Answer, TestApp, apps, spawn_app_with};
+use crate::helpers::{Answer, Http, TestApp, apps, spawn_app_with};
 use huren_testkit::fhir_schema::validate_r4;
 use huren_testkit::{TEST_SECRET, token, token_for};
 use serde_json::Value;
@@ -42,7 +42,7 @@ fn at(days: i64) -> String {
     )
 }
 
-pub(crate) fn setup(app: &TestApp) {
+pub(crate) fn setup(app: &Http) {
     let admin = token("admin", None);
     for body in [
         r#"{"id":"hosp-a","name":"武汉示例人民医院","province":"420000","city":"420100","accreditation":"CNAS MT0001","accredited_until":"2029-12-31"}"#,
@@ -125,7 +125,7 @@ fn report() -> String {
     .join("\r")
 }
 
-pub(crate) fn send(app: &TestApp) {
+pub(crate) fn send(app: &Http) {
     let system = token_for(TEST_SECRET, "lis", "system", Some("hosp-a"), 3600);
     let a = app.post_as(
         "/hl7v2",

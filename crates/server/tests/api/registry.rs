@@ -10,7 +10,7 @@ use huren_store::Store;
 const NATIONAL: &str = "http://huren.example/fhir/CodeSystem/national-lab";
 
 /// The seed table with ALT deprecated in favour of a new code, one name changed, one added.
-fn next_release() -> (String, String, String) {
+pub(crate) fn next_release() -> (String, String, String) {
     let text = std::str::from_utf8(huren::seed::NATIONAL_TABLE).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let alt_idx = lines.iter().position(|l| l.contains(",1742-6,")).unwrap();
