@@ -139,6 +139,9 @@ pub const LEASE_MS: i64 = 30_000;
 /// How often a node renews the lease of a job it is running.
 pub const RENEW_EVERY_MS: i64 = LEASE_MS / 3;
 
+/// How long ended jobs are kept in the job list (30 days).
+pub const KEEP_ENDED_MS: i64 = 30 * 24 * 3600 * 1000;
+
 /// Attempts after which a failing job is left as failed.
 pub const MAX_ATTEMPTS: i32 = 10;
 

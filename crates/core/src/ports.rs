@@ -302,6 +302,8 @@ pub trait JobStore: Send + Sync {
     fn schedule_job(&self, kind: JobKind, every_ms: i64, now: i64) -> Result<bool, PortError>;
     /// The latest jobs, newest first.
     fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>, PortError>;
+    /// Deletes the jobs that ended before `finished_before`; returns how many.
+    fn prune_jobs(&self, finished_before: i64) -> Result<usize, PortError>;
 }
 
 /// Everything the service stores, behind one object: the ports together.

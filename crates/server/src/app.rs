@@ -7,7 +7,7 @@ use crate::registry_ops::load_catalog;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use huren_core::HospitalId;
-use huren_core::jobs::{JobEnd, JobKind, LEASE_MS, RENEW_EVERY_MS};
+use huren_core::jobs::{JobEnd, JobKind, KEEP_ENDED_MS, LEASE_MS, RENEW_EVERY_MS};
 use huren_core::ports::{RegistryStore, Storage};
 use huren_fhir::Urls;
 use huren_http::ingest::ResultsConfig;
@@ -16,7 +16,7 @@ use huren_store::Store;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A built, bound, not yet running service.
 pub struct Application {
@@ -346,15 +346,31 @@ async fn watch_releases(
 }
 
 /// Runs the background jobs (`huren_http::jobs`) that are due, on this node, one at a time:
-/// every refresh period it queues the period's chain verification (one node wins each
-/// period), then claims and runs jobs until none is left for it. While a job runs, its lease
+/// every five seconds it queues the period's chain verification when it is due (one node wins
+/// each period), and every refresh period it claims and runs jobs until none is left for it. While a job runs, its lease
 /// is renewed; if this node dies, the lease runs out and another node's loop resumes the job.
 async fn run_jobs(state: web::Data<AppState>, every: Duration, verify_every: Duration) {
     let verify_ms = i64::try_from(verify_every.as_millis()).unwrap_or(i64::MAX);
     let mut interval = actix_web::rt::time::interval(every);
+    let mut pruned_at = Instant::now();
+    // A schedule's period is hours: looking every few seconds is enough.
+    let mut scheduled_at: Option<Instant> = None;
     loop {
         interval.tick().await;
-        if verify_ms > 0 {
+        // Ended jobs are kept 30 days; any node may prune, once an hour.
+        if pruned_at.elapsed() >= Duration::from_secs(3600) {
+            pruned_at = Instant::now();
+            let st = state.clone();
+            let before = huren_http::mapping_import::now_millis() - KEEP_ENDED_MS;
+            match web::block(move || st.store.prune_jobs(before)).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(jobs = n, "ended jobs pruned"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot prune ended jobs"),
+                Err(e) => tracing::warn!(error = %e, "job pruning task failed"),
+            }
+        }
+        if verify_ms > 0 && scheduled_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            scheduled_at = Some(Instant::now());
             let st = state.clone();
             let now = huren_http::mapping_import::now_millis();
             match web::block(move || {

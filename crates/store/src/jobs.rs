@@ -68,8 +68,8 @@ struct JobRow {
 }
 
 /// The claim statement; `{kinds}` is a list of quoted kind names (constants, never input),
-/// `{lock}` is `FOR UPDATE SKIP LOCKED` on PostgreSQL. Binds: node, lease end, key or NULL,
-/// now (the last three once per placeholder on SQLite).
+/// `{lock}` is `FOR UPDATE SKIP LOCKED` on PostgreSQL. Binds, numbered: node, lease end, key
+/// or NULL, now.
 fn claim_sql(kinds: &[JobKind], pg: bool) -> String {
     let kinds: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
     let kinds = kinds.join(", ");
@@ -309,6 +309,16 @@ impl Store {
         }))
     }
 
+    fn prune_jobs_impl(&self, finished_before: i64) -> Result<usize, StoreError> {
+        use crate::schema::jobs::dsl as j;
+        Ok(with_write_conn!(self, |conn| diesel::delete(
+            j::jobs
+                .filter(j::state.eq_any(["done", "failed"]))
+                .filter(j::finished_at.lt(finished_before))
+        )
+        .execute(conn)?))
+    }
+
     fn jobs_impl(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         use crate::schema::jobs::dsl as j;
         let rows: Vec<JobRow> = crate::with_conn!(self, |conn| j::jobs
@@ -370,5 +380,9 @@ impl JobStore for Store {
 
     fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>, PortError> {
         Ok(self.jobs_impl(limit)?)
+    }
+
+    fn prune_jobs(&self, finished_before: i64) -> Result<usize, PortError> {
+        Ok(self.prune_jobs_impl(finished_before)?)
     }
 }

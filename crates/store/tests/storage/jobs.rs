@@ -256,5 +256,15 @@ fn a_schedule_queues_one_job_per_period_whatever_the_number_of_nodes() {
                 .unwrap();
         }
         assert_eq!(store.jobs(10).unwrap().len(), 3, "{db:?}");
+        // Ended jobs are pruned by age; a waiting one never is.
+        store.enqueue_job(JobKind::ReleaseHeld, "h9", 0).unwrap();
+        assert_eq!(store.prune_jobs(2 * every + 6).unwrap(), 2, "{db:?}");
+        let left: Vec<_> = store
+            .jobs(10)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.state)
+            .collect();
+        assert_eq!(left, [JobState::Queued, JobState::Done], "{db:?}");
     });
 }
