@@ -1,6 +1,6 @@
 //! What each background job does (`huren_core::jobs`), and the one place that claims, runs and
 //! ends them. The server's job loop runs whatever is due on any node; a request that approved a
-//! mapping runs its hospital's job at once ([`run_now`]) so the curator sees the results it
+//! mapping runs its hospital's job at once ([`release_now`]) so the curator sees the results it
 //! released in the answer, and leaves it to the loops when another node already works on
 //! that hospital.
 
@@ -106,10 +106,9 @@ pub fn release_now(state: &AppState, store: &dyn Storage, hospital: &HospitalId)
     );
     let job = match claimed {
         Ok(Some(job)) => job,
-        Ok(None) => {
-            tracing::info!(hospital = %hospital, "held results: released by the job loop");
-            return 0;
-        }
+        // No approval queued one (an import of proposed rows), or another node holds a claim
+        // for this hospital: the job loops run what is queued.
+        Ok(None) => return 0,
         Err(e) => {
             tracing::error!(hospital = %hospital, error = %e, "cannot claim the release job");
             return 0;

@@ -263,6 +263,10 @@ fn two_nodes_on_one_database_share_every_write_and_release_held_results_once() {
     }
     let jobs = n1.http.get_as("/api/jobs", Some(&token("admin", None)));
     assert_eq!(jobs.status, 200, "{:#}", jobs.body);
+    assert_eq!(jobs.body["node"], "node-1");
+    n1.http
+        .get_as("/api/jobs?limit=0", Some(&token("admin", None)))
+        .outcome(400, "invalid");
     let release_jobs: Vec<&serde_json::Value> = jobs.body["jobs"]
         .as_array()
         .unwrap()
