@@ -272,20 +272,7 @@ impl TestApp {
     /// Imports `table` (the national layout) as national release `label` straight into the
     /// app's database, as `huren import codes` does; the running server notices it.
     pub fn import_national_release(&self, table: &str, label: &str) {
-        let store = huren_store::Store::connect(self.db.url()).unwrap();
-        let outcome = huren::registry_ops::import_codes(
-            &store,
-            table.as_bytes(),
-            huren_core::CodeSystem::National,
-            label,
-            "test",
-            &mut |_| {},
-        )
-        .unwrap();
-        assert!(
-            matches!(outcome, huren::registry_ops::ImportOutcome::Imported(_)),
-            "{outcome:?}"
-        );
+        import_national_release(self.db.url(), table, label);
     }
 }
 
@@ -318,4 +305,23 @@ impl Http {
             .unwrap();
         Self::answer(resp)
     }
+}
+
+/// Imports `table` (the national layout) as national release `label` into the database at
+/// `db`, as `huren import codes` does next to running servers.
+pub fn import_national_release(db: &str, table: &str, label: &str) {
+    let store = huren_store::Store::connect_with(db, Some(2)).unwrap();
+    let outcome = huren::registry_ops::import_codes(
+        &store,
+        table.as_bytes(),
+        huren_core::CodeSystem::National,
+        label,
+        "test",
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(
+        matches!(outcome, huren::registry_ops::ImportOutcome::Imported(_)),
+        "{outcome:?}"
+    );
 }

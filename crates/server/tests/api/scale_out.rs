@@ -314,20 +314,7 @@ fn two_nodes_on_one_database_share_every_write_and_release_held_results_once() {
     // ---- A release imported into the database (as `huren import codes` does, next to the
     // nodes) is searchable on both within their refresh period.
     let (table, _, new_code) = crate::registry::next_release();
-    let store = huren_store::Store::connect_with(&url, Some(2)).unwrap();
-    let outcome = huren::registry_ops::import_codes(
-        &store,
-        table.as_bytes(),
-        huren_core::CodeSystem::National,
-        "2026.2",
-        "test",
-        &mut |_| {},
-    )
-    .unwrap();
-    assert!(
-        matches!(outcome, huren::registry_ops::ImportOutcome::Imported(_)),
-        "{outcome:?}"
-    );
+    crate::helpers::import_national_release(&url, &table, "2026.2");
     for node in [&n1.http, &n2.http] {
         let found = within(Duration::from_secs(10), || {
             node.get_as(
