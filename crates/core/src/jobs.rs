@@ -136,6 +136,12 @@ pub enum JobEnd {
 /// How long a claim holds a job without being renewed.
 pub const LEASE_MS: i64 = 30_000;
 
+/// How long a job queued by a request that runs it itself (an approval releasing its
+/// hospital's held results) waits before the job loops may claim it. The request claims it
+/// first, at once, so its answer says what the job did; if the request's node dies between
+/// its commit and its claim, a loop runs the job once this has passed.
+pub const ASKER_FIRST_MS: i64 = 5_000;
+
 /// How often a node renews the lease of a job it is running.
 pub const RENEW_EVERY_MS: i64 = LEASE_MS / 3;
 

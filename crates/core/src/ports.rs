@@ -279,17 +279,20 @@ pub trait AuditStore: Send + Sync {
 pub trait JobStore: Send + Sync {
     /// Queues a job from `run_after` on.
     fn enqueue_job(&self, kind: JobKind, key: &str, run_after: i64) -> Result<(), PortError>;
-    /// Claims the oldest job of `kinds` (and of `key`, when given) that is waiting and due, or
-    /// whose holder's lease ran out, for `node` until `now + lease_ms`. Never returns a job
-    /// while another claim of the same kind and key holds a live lease, and never the same job
-    /// to two nodes. The other due jobs of the same kind and key end with the claim (`done`,
-    /// "joined job N"): the claimed job, run after the claim, does their work too.
+    /// Claims the oldest job of `kinds` (and of `key`, when given) that is waiting and due by
+    /// `due_by` (`now` for the job loops; later for a request claiming the job it has just
+    /// queued, see [`crate::jobs::ASKER_FIRST_MS`]), or whose holder's lease ran out, for
+    /// `node` until `now + lease_ms`. Never returns a job while another claim of the same kind
+    /// and key holds a live lease, and never the same job to two nodes. The other jobs of the
+    /// same kind and key due by `due_by` end with the claim (`done`, "joined job N"): the
+    /// claimed job, run after the claim, does their work too.
     fn claim_job(
         &self,
         node: &str,
         kinds: &[JobKind],
         key: Option<&str>,
         now: i64,
+        due_by: i64,
         lease_ms: i64,
     ) -> Result<Option<Job>, PortError>;
     /// Extends `node`'s lease of a job; false when the node no longer holds it.

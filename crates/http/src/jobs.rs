@@ -6,7 +6,7 @@
 
 use crate::state::AppState;
 use huren_core::HospitalId;
-use huren_core::jobs::{Job, JobEnd, JobKind, LEASE_MS};
+use huren_core::jobs::{ASKER_FIRST_MS, Job, JobEnd, JobKind, LEASE_MS};
 use huren_core::ports::{PortError, Storage};
 
 /// Unix milliseconds now.
@@ -92,16 +92,18 @@ pub fn run_claimed(state: &AppState, store: &dyn Storage, job: &Job) -> (JobEnd,
 }
 
 /// After a request approved mappings of `hospital` (which queued its job in the same
-/// transaction): runs that job here and now, as `store`, and returns how many held results
-/// it released. 0 also when the job is not this node's to run now — another node holds a
-/// claim on the same hospital — and one of the job loops does it once that claim ends; or
-/// when it failed, and is tried again later.
+/// transaction, for the job loops to take only after [`ASKER_FIRST_MS`]): runs that job here
+/// and now, as `store`, and returns how many held results it released. 0 also when the job is
+/// not this node's to run now — another node holds a claim on the same hospital — and one of
+/// the job loops does it once that claim ends; or when it failed, and is tried again later.
 pub fn release_now(state: &AppState, store: &dyn Storage, hospital: &HospitalId) -> usize {
+    let now = now_millis();
     let claimed = state.store.claim_job(
         &state.node,
         &[JobKind::ReleaseHeld],
         Some(hospital.as_str()),
-        now_millis(),
+        now,
+        now + ASKER_FIRST_MS,
         LEASE_MS,
     );
     let job = match claimed {

@@ -390,7 +390,7 @@ async fn run_jobs(state: web::Data<AppState>, every: Duration, verify_every: Dur
             let now = huren_http::mapping_import::now_millis();
             let claimed = web::block(move || {
                 st.store
-                    .claim_job(&st.node, &JobKind::ALL, None, now, LEASE_MS)
+                    .claim_job(&st.node, &JobKind::ALL, None, now, now, LEASE_MS)
             })
             .await;
             let job = match claimed {

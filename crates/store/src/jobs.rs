@@ -69,21 +69,21 @@ struct JobRow {
 
 /// The claim statement; `{kinds}` is a list of quoted kind names (constants, never input),
 /// `{lock}` is `FOR UPDATE SKIP LOCKED` on PostgreSQL. Binds, numbered: node, lease end, key
-/// or NULL, now.
+/// or NULL, now, due by.
 fn claim_sql(kinds: &[JobKind], pg: bool) -> String {
     let kinds: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
     let kinds = kinds.join(", ");
-    let (node, until, key, now, lock) = if pg {
-        ("$1", "$2", "$3", "$4", "FOR UPDATE SKIP LOCKED")
+    let (node, until, key, now, due, lock) = if pg {
+        ("$1", "$2", "$3", "$4", "$5", "FOR UPDATE SKIP LOCKED")
     } else {
-        ("?1", "?2", "?3", "?4", "")
+        ("?1", "?2", "?3", "?4", "?5", "")
     };
     format!(
         "UPDATE jobs SET state = 'running', claimed_by = {node}, lease_until = {until}, \
          attempts = attempts + 1 \
          WHERE id = (SELECT j.id FROM jobs j \
            WHERE j.kind IN ({kinds}) AND ({key} IS NULL OR j.job_key = {key}) \
-           AND ((j.state = 'queued' AND j.run_after <= {now}) \
+           AND ((j.state = 'queued' AND j.run_after <= {due}) \
                 OR (j.state = 'running' AND j.lease_until < {now})) \
            AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.kind = j.kind AND r.job_key = j.job_key \
                 AND r.state = 'running' AND r.lease_until >= {now} AND r.id <> j.id) \
@@ -155,6 +155,7 @@ impl Store {
         kinds: &[JobKind],
         key: Option<&str>,
         now: i64,
+        due_by: i64,
         lease_ms: i64,
     ) -> Result<Option<Job>, StoreError> {
         if kinds.is_empty() {
@@ -167,6 +168,7 @@ impl Store {
                     .bind::<BigInt, _>(now + lease_ms)
                     .bind::<Nullable<Text>, _>(key)
                     .bind::<BigInt, _>(now)
+                    .bind::<BigInt, _>(due_by)
                     .get_result(conn)
                     .optional()?;
                 // The other due requests for the same work, committed before this claim, are
@@ -179,7 +181,7 @@ impl Store {
                             .filter(j::kind.eq(&c.kind))
                             .filter(j::job_key.eq(&c.job_key))
                             .filter(j::state.eq("queued"))
-                            .filter(j::run_after.le(now))
+                            .filter(j::run_after.le(due_by))
                             .filter(j::id.ne(c.id)),
                     )
                     .set((
@@ -361,9 +363,10 @@ impl JobStore for Store {
         kinds: &[JobKind],
         key: Option<&str>,
         now: i64,
+        due_by: i64,
         lease_ms: i64,
     ) -> Result<Option<Job>, PortError> {
-        Ok(self.claim_job_impl(node, kinds, key, now, lease_ms)?)
+        Ok(self.claim_job_impl(node, kinds, key, now, due_by, lease_ms)?)
     }
 
     fn renew_job(&self, id: i64, node: &str, lease_until: i64) -> Result<bool, PortError> {

@@ -31,7 +31,7 @@ use diesel::upsert::excluded;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use huren_core::audit::{AuditAction, AuditContext};
 use huren_core::integrity::{LinkKind, change_digest, mapping_digest};
-use huren_core::jobs::JobKind;
+use huren_core::jobs::{ASKER_FIRST_MS, JobKind};
 use huren_core::mapping::MappingChange;
 use huren_core::observation::{
     ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
@@ -829,7 +829,8 @@ impl Store {
         let mut touched: BTreeSet<&str> = writes.iter().map(|w| w.hospital.as_str()).collect();
         touched.extend(history.iter().map(|c| c.hospital.as_str()));
         // An approved mapping may release results held under its local code: that work is
-        // queued in this transaction, so it is done even if this node dies right after.
+        // queued in this transaction, so it is done even if this node dies right after. The
+        // approving request runs it itself; the job loops only once it has had its chance.
         let approving: BTreeSet<&str> = writes
             .iter()
             .filter(|w| w.status == MappingStatus::Approved)
@@ -842,7 +843,7 @@ impl Store {
                 bump_version!(conn, *hospital);
             }
             for hospital in &approving {
-                jobs::enqueue_job!(conn, JobKind::ReleaseHeld, *hospital, now);
+                jobs::enqueue_job!(conn, JobKind::ReleaseHeld, *hospital, now + ASKER_FIRST_MS);
             }
             let mut history_rows: Vec<NewHistory> = Vec::with_capacity(history.len());
             for (hospital, items) in pending {

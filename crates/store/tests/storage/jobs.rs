@@ -24,7 +24,7 @@ fn a_job_is_claimed_by_one_node_and_takes_in_the_waiting_requests_for_the_same_w
         assert_eq!(store.jobs(10).unwrap().len(), 3, "{db:?}");
         // Not due yet.
         let none = store
-            .claim_job("n1", &[JobKind::ReleaseHeld], None, 999, LEASE)
+            .claim_job("n1", &[JobKind::ReleaseHeld], None, 999, 999, LEASE)
             .unwrap();
         assert_eq!(none, None, "{db:?}");
         // Eight nodes race for two jobs: each job goes to exactly one.
@@ -38,6 +38,7 @@ fn a_job_is_claimed_by_one_node_and_takes_in_the_waiting_requests_for_the_same_w
                         &format!("n{n}"),
                         &[JobKind::ReleaseHeld],
                         None,
+                        2_000,
                         2_000,
                         LEASE,
                     )
@@ -78,7 +79,7 @@ fn a_job_is_claimed_by_one_node_and_takes_in_the_waiting_requests_for_the_same_w
             .unwrap();
         assert_eq!(
             store
-                .claim_job("n9", &[JobKind::ReleaseHeld], None, 3_000, LEASE)
+                .claim_job("n9", &[JobKind::ReleaseHeld], None, 3_000, 3_000, LEASE)
                 .unwrap(),
             None,
             "{db:?}"
@@ -106,7 +107,14 @@ fn a_job_is_claimed_by_one_node_and_takes_in_the_waiting_requests_for_the_same_w
             .finish_job(h1, &node, 3_000, &JobEnd::Done("released 3".into()))
             .unwrap();
         let next = store
-            .claim_job("n9", &[JobKind::ReleaseHeld], Some("h1"), 3_001, LEASE)
+            .claim_job(
+                "n9",
+                &[JobKind::ReleaseHeld],
+                Some("h1"),
+                3_001,
+                3_001,
+                LEASE,
+            )
             .unwrap()
             .expect("the waiting h1 job, now that h1's running one ended");
         assert_ne!(next.id, h1.id, "{db:?}");
@@ -126,7 +134,7 @@ fn a_dead_nodes_job_is_resumed_after_its_lease_and_renewal_keeps_it() {
     each_db(|db, store| {
         store.enqueue_job(JobKind::ReleaseGaps, "", 0).unwrap();
         let job = store
-            .claim_job("dies", &[JobKind::ReleaseGaps], None, 1_000, LEASE)
+            .claim_job("dies", &[JobKind::ReleaseGaps], None, 1_000, 1_000, LEASE)
             .unwrap()
             .unwrap();
         assert_eq!(job.attempts, 1);
@@ -134,14 +142,28 @@ fn a_dead_nodes_job_is_resumed_after_its_lease_and_renewal_keeps_it() {
         assert!(store.renew_job(job.id, "dies", 20_000 + LEASE).unwrap());
         assert_eq!(
             store
-                .claim_job("other", &[JobKind::ReleaseGaps], None, 40_000, LEASE)
+                .claim_job(
+                    "other",
+                    &[JobKind::ReleaseGaps],
+                    None,
+                    40_000,
+                    40_000,
+                    LEASE
+                )
                 .unwrap(),
             None,
             "{db:?}: the lease was renewed"
         );
         // No renewal after that: at 50,001 the lease has run out and another node resumes.
         let resumed = store
-            .claim_job("other", &[JobKind::ReleaseGaps], None, 50_001, LEASE)
+            .claim_job(
+                "other",
+                &[JobKind::ReleaseGaps],
+                None,
+                50_001,
+                50_001,
+                LEASE,
+            )
             .unwrap()
             .expect("the dead node's job");
         assert_eq!((resumed.id, resumed.attempts), (job.id, 2), "{db:?}");
@@ -166,14 +188,14 @@ fn failed_jobs_retry_later_and_a_job_a_node_cannot_run_yet_goes_back() {
     each_db(|db, store| {
         store.enqueue_job(JobKind::ReleaseGaps, "", 0).unwrap();
         let job = store
-            .claim_job("n1", &[JobKind::ReleaseGaps], None, 1_000, LEASE)
+            .claim_job("n1", &[JobKind::ReleaseGaps], None, 1_000, 1_000, LEASE)
             .unwrap()
             .unwrap();
         store
             .finish_job(&job, "n1", 1_000, &JobEnd::NotYet)
             .unwrap();
         let again = store
-            .claim_job("n2", &[JobKind::ReleaseGaps], None, 1_500, LEASE)
+            .claim_job("n2", &[JobKind::ReleaseGaps], None, 1_500, 1_500, LEASE)
             .unwrap()
             .expect("back in the queue");
         assert_eq!(
@@ -186,13 +208,13 @@ fn failed_jobs_retry_later_and_a_job_a_node_cannot_run_yet_goes_back() {
             .unwrap();
         assert_eq!(
             store
-                .claim_job("n2", &[JobKind::ReleaseGaps], None, 2_500, LEASE)
+                .claim_job("n2", &[JobKind::ReleaseGaps], None, 2_500, 2_500, LEASE)
                 .unwrap(),
             None,
             "{db:?}: waits its retry delay"
         );
         let retried = store
-            .claim_job("n2", &[JobKind::ReleaseGaps], None, 3_000, LEASE)
+            .claim_job("n2", &[JobKind::ReleaseGaps], None, 3_000, 3_000, LEASE)
             .unwrap()
             .expect("retried after 1 s");
         assert_eq!(retried.attempts, 2, "{db:?}");
@@ -202,7 +224,7 @@ fn failed_jobs_retry_later_and_a_job_a_node_cannot_run_yet_goes_back() {
         store.enqueue_job(JobKind::VerifyIntegrity, "", 0).unwrap();
         assert_eq!(
             store
-                .claim_job("n3", &[JobKind::ReleaseHeld], None, 9_000, LEASE)
+                .claim_job("n3", &[JobKind::ReleaseHeld], None, 9_000, 9_000, LEASE)
                 .unwrap(),
             None,
             "{db:?}"
@@ -248,7 +270,7 @@ fn a_schedule_queues_one_job_per_period_whatever_the_number_of_nodes() {
                 "{db:?}: period {period}: {wins:?}"
             );
             let job = store
-                .claim_job("n", &[JobKind::VerifyIntegrity], None, now, LEASE)
+                .claim_job("n", &[JobKind::VerifyIntegrity], None, now, now, LEASE)
                 .unwrap()
                 .unwrap();
             store
@@ -266,5 +288,46 @@ fn a_schedule_queues_one_job_per_period_whatever_the_number_of_nodes() {
             .map(|j| j.state)
             .collect();
         assert_eq!(left, [JobState::Queued, JobState::Done], "{db:?}");
+    });
+}
+
+#[test]
+fn the_request_that_queued_a_job_claims_it_before_the_job_loops() {
+    each_db(|db, store| {
+        // An approval at t=1000 queues its job for the loops from t=6000 on.
+        store
+            .enqueue_job(JobKind::ReleaseHeld, "h1", 6_000)
+            .unwrap();
+        // Another approval's job, queued just before, due now.
+        store.enqueue_job(JobKind::ReleaseHeld, "h1", 900).unwrap();
+        // A loop at t=1000 sees the older job due, and takes in only what is due by then.
+        let looped = store
+            .claim_job("loop", &JobKind::ALL, None, 1_000, 1_000, LEASE)
+            .unwrap()
+            .expect("the due job");
+        store
+            .finish_job(&looped, "loop", 1_001, &JobEnd::Done("released 0".into()))
+            .unwrap();
+        assert_eq!(
+            store
+                .claim_job("loop", &JobKind::ALL, None, 1_002, 1_002, LEASE)
+                .unwrap(),
+            None,
+            "{db:?}: the approval's job is the request's to run first"
+        );
+        // The request claims its own job early.
+        let mine = store
+            .claim_job(
+                "asker",
+                &[JobKind::ReleaseHeld],
+                Some("h1"),
+                1_003,
+                6_003,
+                LEASE,
+            )
+            .unwrap()
+            .expect("the request's own job");
+        assert_ne!(mine.id, looped.id, "{db:?}");
+        assert_eq!(mine.attempts, 1, "{db:?}");
     });
 }
