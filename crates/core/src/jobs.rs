@@ -140,7 +140,7 @@ pub const LEASE_MS: i64 = 30_000;
 /// hospital's held results) waits before the job loops may claim it. The request claims it
 /// first, at once, so its answer says what the job did; if the request's node dies between
 /// its commit and its claim, a loop runs the job once this has passed.
-pub const ASKER_FIRST_MS: i64 = 5_000;
+pub const ASKER_FIRST_MS: i64 = 2_000;
 
 /// How often a node renews the lease of a job it is running.
 pub const RENEW_EVERY_MS: i64 = LEASE_MS / 3;
