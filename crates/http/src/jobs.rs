@@ -95,7 +95,8 @@ pub fn run_claimed(state: &AppState, store: &dyn Storage, job: &Job) -> (JobEnd,
 /// transaction, for the job loops to take only after [`ASKER_FIRST_MS`]): runs that job here
 /// and now, as `store`, and returns how many held results it released. 0 also when the job is
 /// not this node's to run now — another node holds a claim on the same hospital — and one of
-/// the job loops does it once that claim ends; or when it failed, and is tried again later.
+/// the job loops does it once that claim has ended and the head start has passed; or when it
+/// failed, and is tried again later.
 pub fn release_now(state: &AppState, store: &dyn Storage, hospital: &HospitalId) -> usize {
     let now = now_millis();
     let claimed = state.store.claim_job(
