@@ -193,21 +193,8 @@ fn deprecate(app: &TestApp, code: &str, by: &str) {
         }
         out.write_record(&r).unwrap();
     }
-    let bytes = out.into_inner().unwrap();
-    let store = huren_store::Store::connect(app.db.url()).unwrap();
-    let outcome = huren::registry_ops::import_codes(
-        &store,
-        &bytes,
-        huren_core::CodeSystem::National,
-        "2026.2-test",
-        "test",
-        &mut |_| {},
-    )
-    .unwrap();
-    assert!(
-        matches!(outcome, huren::registry_ops::ImportOutcome::Imported(_)),
-        "{outcome:?}"
-    );
+    let table = String::from_utf8(out.into_inner().unwrap()).unwrap();
+    app.import_national_release(&table, "2026.2-test");
     let path = format!(
         "/fhir/CodeSystem/$lookup?system={}&code={code}",
         enc("http://huren.example/fhir/CodeSystem/national-lab")
