@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use tantivy::Index;
 use tantivy::tokenizer::{
@@ -74,26 +74,16 @@ pub(crate) fn tokens(analyzer: &mut TextAnalyzer, text: &str, limit: usize) -> V
     out
 }
 
-/// The default jieba dictionary, loaded once per process.
-///
-/// Loading decompresses and parses a 5 MB dictionary (about 150 ms); every index build clones
-/// this copy instead, which is much cheaper.
-fn base_jieba() -> &'static Jieba {
-    static BASE: OnceLock<Jieba> = OnceLock::new();
-    BASE.get_or_init(Jieba::new)
-}
-
-/// Loads the default jieba dictionary now, so that the first index build or the first
-/// request does not pay for it. Calling it is optional.
-pub fn warm_up() {
-    base_jieba();
-}
-
 /// Builds a jieba cutter that knows the lab vocabulary of the registry: every run of Chinese
 /// characters in `names` becomes a dictionary word, so that `谷丙转氨酶` or `糖化血红蛋白` is
 /// cut as one word and not as `谷/丙/转氨酶`.
+///
+/// Each call loads jieba's default dictionary afresh (about 150 ms in a release build): an
+/// index is built once per registry snapshot, and a copy kept for the next build stayed in
+/// memory for the life of the process next to the index's own, 34 MB each with the
+/// dictionary's 350,000 words (issue 20's server RSS).
 pub(crate) fn lab_jieba<'a>(names: impl IntoIterator<Item = &'a str>) -> Jieba {
-    let mut jieba = base_jieba().clone();
+    let mut jieba = Jieba::new();
     let mut seen: HashSet<&str> = HashSet::new();
     for name in names {
         for run in han_runs(name) {

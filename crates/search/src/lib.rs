@@ -24,7 +24,6 @@ mod suggest;
 #[cfg(test)]
 mod tests;
 
-pub use analysis::warm_up;
 pub use error::SearchError;
 pub use index::SearchIndex;
 pub use suggest::{
