@@ -7,8 +7,8 @@
 //! history, except that a plain resend never undoes a correction.
 
 use crate::mapping::HospitalId;
-use crate::result::{Identifier, ResultStatus};
-use serde::Serialize;
+use crate::result::{Identifier, LabResult, ResultStatus};
+use serde::{Deserialize, Serialize};
 
 /// One stored Observation (the current version).
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +67,36 @@ pub fn decide(stored: &StoredObservation, incoming: &StoredObservation) -> Write
         return WriteOutcome::Stale;
     }
     WriteOutcome::Updated
+}
+
+/// The patient identifiers a stored result is found by ([`StoredObservation::subjects`]): the
+/// sent result's `patient.identifiers`, sorted and without duplicates, as the store keeps them.
+pub fn subjects_of(result: &LabResult) -> Vec<Identifier> {
+    let mut subjects = result.patient.identifiers.clone();
+    subjects.sort();
+    subjects.dedup();
+    subjects
+}
+
+/// [`subjects_of`] read back from a stored result's `source` (the sent result's JSON), parsing
+/// only its patient's identifiers: a patient's results are served without a second query for
+/// them. `None` when `source` is not such JSON.
+pub fn subjects_of_source(source: &str) -> Option<Vec<Identifier>> {
+    #[derive(Deserialize)]
+    struct Sent {
+        patient: Patient,
+    }
+    #[derive(Deserialize)]
+    struct Patient {
+        identifiers: Vec<Identifier>,
+    }
+    let mut subjects = serde_json::from_str::<Sent>(source)
+        .ok()?
+        .patient
+        .identifiers;
+    subjects.sort();
+    subjects.dedup();
+    Some(subjects)
 }
 
 /// The resource id for a result: 32 hex digits of a stable hash of hospital and identity.
@@ -256,6 +286,29 @@ pub fn instant_from_millis(millis: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_results_subjects_read_back_from_its_source() {
+        let mut sent = LabResult::new("entry[0]");
+        sent.patient.identifiers = vec![
+            Identifier::new("urn:hosp-a:mrn", "MRN-1"),
+            Identifier::new("urn:cn:resident-id", "420106198001011234"),
+            Identifier::new("urn:hosp-a:mrn", "MRN-1"),
+        ];
+        let subjects = subjects_of(&sent);
+        assert_eq!(
+            subjects,
+            [
+                Identifier::new("urn:cn:resident-id", "420106198001011234"),
+                Identifier::new("urn:hosp-a:mrn", "MRN-1"),
+            ]
+        );
+        let source = serde_json::to_string(&sent).unwrap();
+        assert_eq!(subjects_of_source(&source), Some(subjects));
+        for not_a_result in ["", "{}", "[]", r#"{"patient":{}}"#, "{\"patient\""] {
+            assert_eq!(subjects_of_source(not_a_result), None, "{not_a_result}");
+        }
+    }
 
     #[test]
     fn fhir_times_become_millis() {

@@ -8,6 +8,7 @@ use crate::state::{AppState, Catalog};
 use huren_core::normalize::{Context, Issue, Normalized, normalize, recorded};
 use huren_core::observation::{
     StoredObservation, UnmappedSighting, WriteOutcome, fhir_instant_millis, observation_id,
+    subjects_of,
 };
 use huren_core::ports::{PortError, Storage};
 use huren_core::qc::EqaPolicy;
@@ -230,7 +231,7 @@ fn build(
             .effective
             .as_deref()
             .and_then(|e| fhir_instant_millis(e, i32::from(config.default_offset_minutes))),
-        subjects: n.result.patient.identifiers.clone(),
+        subjects: subjects_of(&n.result),
         resource,
         source,
         updated_at: now,

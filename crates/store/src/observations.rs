@@ -640,9 +640,15 @@ impl Store {
     }
 
     /// The clinician's question — every visible result of one patient (identifier system and
-    /// value), newest first — as two fixed statements that diesel prepares once per connection
+    /// value), newest first — as one fixed statement that diesel prepares once per connection
     /// and keeps (a boxed query, or an `IN` list of ids, is parsed again each time: that was a
     /// sixth of the query's time). `None` when `q` asks anything more.
+    ///
+    /// Each result's subjects are read back from its source
+    /// ([`huren_core::observation::subjects_of_source`]) rather than from
+    /// `observation_subjects`: that second statement looked up every result's subject rows, one
+    /// random page each, and cost a quarter as much as the results themselves. A result whose
+    /// source cannot be read that way gets them from the table.
     fn patient_results(
         &self,
         q: &ObservationQuery,
@@ -661,15 +667,14 @@ impl Store {
         }
         let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
-        let sqlite = matches!(self.pools, crate::Pools::Sqlite(_));
-        let (rows, subjects) = crate::with_conn!(self, |conn| {
+        let rows: Vec<ObservationRow> = crate::with_conn!(self, |conn| {
             use crate::schema::observation_subjects::dsl as s;
             use crate::schema::observations::dsl as o;
             let of_patient = s::observation_subjects
                 .select(s::observation_id)
                 .filter(s::value.eq(&subject.value))
                 .filter(s::system.eq(&subject.system));
-            let rows: Vec<ObservationRow> = o::observations
+            o::observations
                 .select(ObservationRow::as_select())
                 .filter(o::held.eq(""))
                 .filter(o::id.eq_any(of_patient))
@@ -680,49 +685,31 @@ impl Store {
                 ))
                 .limit(limit)
                 .offset(offset)
-                .load(conn)?;
-            // Every identifier of those results. On SQLite: those of this patient's results, one
-            // fixed statement. PostgreSQL plans that self-join as a scan of the whole subject
-            // table (1.3 s with 1M results: the harness's patient query), so there the page's
-            // ids are bound as one array (`= ANY($1)`, also one fixed statement).
-            let subjects: Vec<SubjectRow> = if sqlite {
-                let same = diesel::alias!(crate::schema::observation_subjects as same_patient);
-                s::observation_subjects
-                    .select(SubjectRow::as_select())
-                    .filter(
-                        s::observation_id.eq_any(
-                            same.select(same.field(s::observation_id))
-                                .filter(same.field(s::value).eq(&subject.value))
-                                .filter(same.field(s::system).eq(&subject.system)),
-                        ),
-                    )
-                    .order((s::observation_id.asc(), s::system.asc(), s::value.asc()))
-                    .load(conn)?
-            } else {
-                let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-                s::observation_subjects
-                    .select(SubjectRow::as_select())
-                    .filter(s::observation_id.eq_any(ids))
-                    .order((s::observation_id.asc(), s::system.asc(), s::value.asc()))
-                    .load(conn)?
-            };
-            (rows, subjects)
+                .load(conn)?
         });
-        let mut by_id: HashMap<String, Vec<Identifier>> = HashMap::new();
-        for r in subjects {
-            by_id
-                .entry(r.observation_id)
-                .or_default()
-                .push(Identifier::new(r.system, r.value));
+        let mut found = Vec::with_capacity(rows.len());
+        let mut unread = Vec::new();
+        for row in rows {
+            let Some(o) = row.into_stored(Vec::new()) else {
+                continue;
+            };
+            match huren_core::observation::subjects_of_source(&o.source) {
+                Some(subjects) => found.push(StoredObservation { subjects, ..o }),
+                None => {
+                    unread.push(o.id.clone());
+                    found.push(o);
+                }
+            }
         }
-        Ok(Some(
-            rows.into_iter()
-                .filter_map(|r| {
-                    let s = by_id.remove(&r.id).unwrap_or_default();
-                    r.into_stored(s)
-                })
-                .collect(),
-        ))
+        if !unread.is_empty() {
+            let mut subjects = crate::with_conn!(self, |conn| load_subjects!(conn, unread));
+            for o in &mut found {
+                if let Some(s) = subjects.remove(&o.id) {
+                    o.subjects = s;
+                }
+            }
+        }
+        Ok(Some(found))
     }
 
     fn with_subjects(

@@ -226,6 +226,51 @@ fn search_by_subject_code_and_date() {
 }
 
 #[test]
+fn a_patients_results_carry_every_subject_from_their_source_or_the_table() {
+    each_db(|db, store| {
+        let national = Identifier::new("urn:cn:resident-id", "420106198001011234");
+        let mut sent = huren_core::result::LabResult::new("entry[0]");
+        sent.patient.identifiers = vec![Identifier::new("urn:hosp-b:mrn", "B-7"), national.clone()];
+        let mut read_back = obs("hosp-b", "urn:lis|src", "2");
+        read_back.subjects = huren_core::observation::subjects_of(&sent);
+        read_back.source = serde_json::to_string(&sent).unwrap();
+        read_back.effective_at = Some(2_000);
+        // A source that is not a sent result's JSON: its subjects come from the table.
+        let from_table = obs("hosp-a", "urn:lis|old", "1");
+        store
+            .write_observations(&[(read_back.clone(), None), (from_table.clone(), None)])
+            .unwrap();
+
+        let found = store
+            .search_observations(&ObservationQuery {
+                subject: Some(national),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        let subjects: Vec<(&str, &[Identifier])> = found
+            .iter()
+            .map(|o| (o.identity.as_str(), o.subjects.as_slice()))
+            .collect();
+        let mut table = from_table.subjects.clone();
+        table.sort();
+        assert_eq!(
+            subjects,
+            [
+                ("urn:lis|src", read_back.subjects.as_slice()),
+                ("urn:lis|old", table.as_slice())
+            ],
+            "{db:?}"
+        );
+        // What the table holds for each is the same.
+        for o in &found {
+            let stored = store.observation(&o.id).unwrap().unwrap();
+            assert_eq!(stored.subjects, o.subjects, "{db:?}");
+        }
+    });
+}
+
+#[test]
 fn unmapped_sightings_are_counted_once_per_new_result() {
     each_db(|db, store| {
         let mut a = obs("hosp-a", "urn:lis|u1", "1");
