@@ -1,7 +1,9 @@
 //! Turns the user's search text into one tantivy query, built from analyzed tokens clause by
 //! clause (never through tantivy's query parser, so no input can be a syntax error).
 //!
-//! The query is `+system:<system> +(clause OR clause OR …)`. The clauses fall into tiers: an
+//! The query is `+system:<system> +(clause OR clause OR …)`, or only the clauses when the
+//! system's documents are kept by the collector instead (`SearchIndex::search_with` says when).
+//! The clauses fall into tiers: an
 //! exact code, an exact LOINC equivalent, an exact abbreviation and an exact name score a
 //! constant that dwarfs any BM25 score, so such a hit is always first; below them, BM25 over
 //! Chinese words, Chinese bigrams and English words ranks the partial matches.
@@ -103,13 +105,15 @@ pub(crate) fn significant(text: &str) -> &str {
     }
 }
 
-/// Builds the query of one search. `text` is trimmed and not empty.
+/// Builds the query of one search. `text` is trimmed and not empty. With `in_system`, the
+/// query matches only the documents of that system; without it, documents of every system
+/// match and the caller keeps those of one (see `SearchIndex::search_with`).
 pub(crate) fn build(
     index: &Index,
     searcher: &Searcher,
     fields: &Fields,
     clauses: Clauses,
-    system: CodeSystem,
+    in_system: Option<CodeSystem>,
     text: &str,
 ) -> Result<Box<dyn Query>, SearchError> {
     let folded = fold_width(significant(text));
@@ -176,6 +180,9 @@ pub(crate) fn build(
     if should.is_empty() {
         return Ok(Box::new(EmptyQuery));
     }
+    let Some(system) = in_system else {
+        return Ok(union(should));
+    };
     // The system term only filters: scoring it would add the same amount to every hit.
     let in_system = ConstScoreQuery::new(
         Box::new(TermQuery::new(

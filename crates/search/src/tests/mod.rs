@@ -313,24 +313,57 @@ fn searches_run_concurrently_through_the_port() {
     });
 }
 
+/// Query shapes of the page tests: one word, Chinese, an abbreviation, a typo with a second
+/// word, a code, a word in many terms.
+const SHAPES: [&str; 7] = [
+    "glucose",
+    "葡萄糖",
+    "血糖",
+    "ALT",
+    "glucse serum",
+    "2345-7",
+    "serum",
+];
+/// Pages (offset, count) of the page tests, with the empty page and one larger than the hits.
+const PAGES: [(usize, usize); 5] = [(0, 10), (0, 3), (2, 3), (0, 0), (0, 500)];
+
+/// Keeping a system's documents with a clause in the query or in the collector gives the same
+/// pages and totals, for every query shape, system and page.
+#[test]
+fn the_system_is_kept_alike_by_the_query_or_the_collector() {
+    for text in SHAPES.iter().chain(&["血", "in"]) {
+        for system in CodeSystem::ALL {
+            for (offset, count) in PAGES {
+                let [by_clause, by_collector] = [false, true].map(|collector| {
+                    index()
+                        .page(
+                            crate::query::Clauses::ALL,
+                            system,
+                            collector,
+                            text,
+                            offset,
+                            count,
+                        )
+                        .expect("search succeeds")
+                });
+                assert_eq!(
+                    by_clause, by_collector,
+                    "{system} {text:?} {offset}+{count}"
+                );
+            }
+        }
+    }
+}
+
 /// A page from the cache is the page the index computes, for every query shape and page, and
 /// pages of different systems, offsets and sizes do not answer for each other.
 #[test]
 fn cached_pages_are_the_computed_ones() {
     let idx = SearchIndex::build(&fixture::registry()).expect("fixture index builds");
-    let shapes = [
-        "glucose",
-        "葡萄糖",
-        "血糖",
-        "ALT",
-        "glucse serum",
-        "2345-7",
-        "serum",
-    ];
     for _ in 0..2 {
-        for text in shapes {
+        for text in SHAPES {
             for system in CodeSystem::ALL {
-                for (offset, count) in [(0, 10), (0, 3), (2, 3), (0, 0), (0, 500)] {
+                for (offset, count) in PAGES {
                     let fresh = idx
                         .search_with(crate::query::Clauses::ALL, system, text, offset, count)
                         .expect("search succeeds");
