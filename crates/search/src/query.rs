@@ -121,18 +121,18 @@ pub(crate) fn build(
     let mut should: Vec<Box<dyn Query>> = Vec::new();
 
     if clauses.code {
-        should.push(exact(fields.code, folded, CODE));
+        should.extend(exact(searcher, fields.code, folded, CODE)?);
     }
     if clauses.loinc {
-        should.push(exact(fields.loinc, folded, LOINC_EQUIVALENT));
+        should.extend(exact(searcher, fields.loinc, folded, LOINC_EQUIVALENT)?);
     }
     if clauses.abbreviation {
         for key in abbreviation_keys(folded) {
-            should.push(exact(fields.abbreviation, &key, ABBREVIATION));
+            should.extend(exact(searcher, fields.abbreviation, &key, ABBREVIATION)?);
         }
     }
     if clauses.name {
-        should.push(exact(fields.name, &name_key(folded), NAME));
+        should.extend(exact(searcher, fields.name, &name_key(folded), NAME)?);
     }
 
     // Latin words are what is left once Chinese characters are blanked out, so that
@@ -144,7 +144,12 @@ pub(crate) fn build(
     if clauses.abbreviation {
         for word in latin.split_whitespace().filter(|w| *w != folded) {
             for key in abbreviation_keys(word) {
-                should.push(exact(fields.abbreviation, &key, ABBREVIATION_WORD));
+                should.extend(exact(
+                    searcher,
+                    fields.abbreviation,
+                    &key,
+                    ABBREVIATION_WORD,
+                )?);
             }
         }
     }
@@ -154,10 +159,11 @@ pub(crate) fn build(
     if clauses.jieba {
         let mut analyzer = index.tokenizer_for_field(fields.zh_words)?;
         let words = analysis::tokens(&mut analyzer, folded, MAX_TOKENS);
-        if !words.is_empty() {
-            let any = union(words.iter().map(|w| scored(fields.zh_words, w)).collect());
-            should.push(boost(any, ZH_WORDS));
-        }
+        should.extend(
+            words
+                .iter()
+                .map(|w| boost(scored(fields.zh_words, w), ZH_WORDS)),
+        );
     }
     if clauses.bigrams {
         let mut analyzer = index
@@ -171,10 +177,11 @@ pub(crate) fn build(
             );
             should.push(boost(Box::new(all), ZH_ALL_BIGRAMS));
         }
-        if !grams.is_empty() {
-            let any = union(grams.iter().map(|g| scored(fields.zh_bigrams, g)).collect());
-            should.push(boost(any, ZH_ANY_BIGRAM));
-        }
+        should.extend(
+            grams
+                .iter()
+                .map(|g| boost(scored(fields.zh_bigrams, g), ZH_ANY_BIGRAM)),
+        );
     }
 
     if should.is_empty() {
@@ -209,7 +216,7 @@ fn english(
     let mut stems_analyzer = index.tokenizer_for_field(fields.en_stems)?;
     let words = analysis::tokens(&mut words_analyzer, latin, MAX_TOKENS);
     let mut fuzzy_left = MAX_FUZZY_WORDS;
-    let mut groups: Vec<Box<dyn Query>> = Vec::new();
+    let mut groups: Vec<Vec<Box<dyn Query>>> = Vec::new();
     for word in &words {
         let mut forms: Vec<Box<dyn Query>> = vec![scored(fields.en_words, word)];
         let word_term = Term::from_field_text(fields.en_words, word);
@@ -223,7 +230,7 @@ fn english(
             }
         }
         if clauses.abbreviation {
-            forms.push(exact(fields.abbreviation, word, EN_ABBREVIATION));
+            forms.extend(exact(searcher, fields.abbreviation, word, EN_ABBREVIATION)?);
         }
         // A word the index does not know is likely a typo: let it match its neighbours at
         // edit distance one (a transposition counts as one edit). Numbers are left out: a
@@ -240,16 +247,31 @@ fn english(
                 FUZZY,
             ));
         }
-        groups.push(union(forms));
+        groups.push(forms);
     }
+    // A word's forms are clauses of the query's one union, each boosted, rather than a union of
+    // their own: a boost is passed down to the scorers, so the scores are the same sums, while
+    // the top-level union no longer drives a nested one per word (most of a broad search's
+    // time went to unions filling their buffers).
+    let spread = |forms: &[Box<dyn Query>], by: Score| {
+        forms
+            .iter()
+            .map(|f| boost(f.box_clone(), by))
+            .collect::<Vec<_>>()
+    };
     let mut out: Vec<Box<dyn Query>> = Vec::new();
-    match groups.len() {
-        0 => {}
-        1 => out.push(boost(groups.remove(0), EN_ALL_WORDS)),
+    match groups.as_slice() {
+        [] => {}
+        [word] => out.extend(spread(word, EN_ALL_WORDS)),
         _ => {
-            let all = BooleanQuery::intersection(groups.iter().map(|g| g.box_clone()).collect());
+            let all = BooleanQuery::intersection(
+                groups
+                    .iter()
+                    .map(|forms| union(forms.iter().map(|f| f.box_clone()).collect()))
+                    .collect(),
+            );
             out.push(boost(Box::new(all), EN_ALL_WORDS));
-            out.push(boost(union(groups), EN_ANY_WORD));
+            out.extend(groups.iter().flat_map(|forms| spread(forms, EN_ANY_WORD)));
         }
     }
     Ok(out)
@@ -267,15 +289,24 @@ fn abbreviation_keys(text: &str) -> Vec<String> {
     keys
 }
 
-/// A constant-score match of one whole value of a raw field.
-fn exact(field: Field, value: &str, score: Score) -> Box<dyn Query> {
-    Box::new(ConstScoreQuery::new(
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, value),
-            IndexRecordOption::Basic,
-        )),
+/// A constant-score match of one whole value of a raw field; `None` when no document has the
+/// value. Leaving it out changes no hit or score, and it matters: tantivy drops a term clause
+/// that matches nothing, but not a constant-score one, and a union that is left with term
+/// clauses only is scored by tantivy's specialized union of term scorers.
+fn exact(
+    searcher: &Searcher,
+    field: Field,
+    value: &str,
+    score: Score,
+) -> Result<Option<Box<dyn Query>>, SearchError> {
+    let term = Term::from_field_text(field, value);
+    if searcher.doc_freq(&term)? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(ConstScoreQuery::new(
+        Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
         score,
-    ))
+    ))))
 }
 
 /// A BM25-scored match of one token of an analyzed field (with a term frequency of one: the
