@@ -72,10 +72,14 @@ pub fn decide(stored: &StoredObservation, incoming: &StoredObservation) -> Write
 /// The patient identifiers a stored result is found by ([`StoredObservation::subjects`]): the
 /// sent result's `patient.identifiers`, sorted and without duplicates, as the store keeps them.
 pub fn subjects_of(result: &LabResult) -> Vec<Identifier> {
-    let mut subjects = result.patient.identifiers.clone();
-    subjects.sort();
-    subjects.dedup();
-    subjects
+    sorted_subjects(result.patient.identifiers.clone())
+}
+
+/// Identifiers as the store keeps a result's subjects: sorted, without duplicates.
+fn sorted_subjects(mut identifiers: Vec<Identifier>) -> Vec<Identifier> {
+    identifiers.sort();
+    identifiers.dedup();
+    identifiers
 }
 
 /// [`subjects_of`] read back from a stored result's `source` (the sent result's JSON), parsing
@@ -90,13 +94,8 @@ pub fn subjects_of_source(source: &str) -> Option<Vec<Identifier>> {
     struct Patient {
         identifiers: Vec<Identifier>,
     }
-    let mut subjects = serde_json::from_str::<Sent>(source)
-        .ok()?
-        .patient
-        .identifiers;
-    subjects.sort();
-    subjects.dedup();
-    Some(subjects)
+    let sent = serde_json::from_str::<Sent>(source).ok()?;
+    Some(sorted_subjects(sent.patient.identifiers))
 }
 
 /// The resource id for a result: 32 hex digits of a stable hash of hospital and identity.

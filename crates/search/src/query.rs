@@ -2,11 +2,11 @@
 //! clause (never through tantivy's query parser, so no input can be a syntax error).
 //!
 //! The query is `+system:<system> +(clause OR clause OR …)`, or only the clauses when the
-//! system's documents are kept by the collector instead (`SearchIndex::search_with` says when).
-//! The clauses fall into tiers: an
-//! exact code, an exact LOINC equivalent, an exact abbreviation and an exact name score a
-//! constant that dwarfs any BM25 score, so such a hit is always first; below them, BM25 over
-//! Chinese words, Chinese bigrams and English words ranks the partial matches.
+//! system's documents are kept by the collector instead (`SearchIndex::by_collector` says when).
+//! The clauses fall into tiers: an exact code, an exact LOINC equivalent, an exact abbreviation
+//! and an exact name score a constant that dwarfs any BM25 score, so such a hit is always first;
+//! below them, BM25 over Chinese words, Chinese bigrams and English words ranks the partial
+//! matches.
 
 use huren_core::CodeSystem;
 use tantivy::query::{
@@ -107,7 +107,7 @@ pub(crate) fn significant(text: &str) -> &str {
 
 /// Builds the query of one search. `text` is trimmed and not empty. With `in_system`, the
 /// query matches only the documents of that system; without it, documents of every system
-/// match and the caller keeps those of one (see `SearchIndex::search_with`).
+/// match and the caller keeps those of one (see `SearchIndex::by_collector`).
 pub(crate) fn build(
     index: &Index,
     searcher: &Searcher,
