@@ -69,6 +69,9 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The write contradicts what is stored (checked by the store, not by a constraint).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl From<StoreError> for PortError {
@@ -91,9 +94,12 @@ impl StoreError {
     }
 }
 
-/// Maps a constraint violation to [`PortError::Conflict`] and anything else to
+/// Maps a conflict or a constraint violation to [`PortError::Conflict`] and anything else to
 /// [`PortError::Backend`].
 fn port_error(e: StoreError) -> PortError {
+    if let StoreError::Conflict(message) = e {
+        return PortError::Conflict(message);
+    }
     match e.violated_constraint() {
         Some(message) => PortError::Conflict(format!("the database refused the write: {message}")),
         None => e.into(),

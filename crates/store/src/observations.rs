@@ -208,6 +208,35 @@ macro_rules! load_by_ids {
     }};
 }
 
+/// Refuses a batch in which a result has the id of another result — stored, or earlier in the
+/// batch — of a different hospital or business identifier. Ids are a 128-bit FNV-1a hash of
+/// both ([`huren_core::observation::observation_id`]), which is not collision-resistant: a sender who crafted a
+/// collision would otherwise replace another hospital's result, which keeps its hospital. The
+/// answer does not name the other result.
+fn same_results(
+    batch: &[(StoredObservation, Option<UnmappedSighting>)],
+    stored: &HashMap<String, StoredObservation>,
+) -> Result<(), StoreError> {
+    let mut seen: HashMap<&str, (&HospitalId, &str)> = HashMap::new();
+    for (o, _) in batch {
+        let first = seen
+            .entry(&o.id)
+            .or_insert((&o.hospital, o.identity.as_str()));
+        let other = |h: &HospitalId, identity: &str| h != &o.hospital || identity != o.identity;
+        let clash = other(first.0, first.1)
+            || stored
+                .get(&o.id)
+                .is_some_and(|s| other(&s.hospital, &s.identity));
+        if clash {
+            return Err(StoreError::Conflict(format!(
+                "result `{}` of hospital {} has the id {} of another result; nothing was written",
+                o.identity, o.hospital, o.id
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What one batch writes, worked out before the transaction touches anything.
 #[derive(Default)]
 struct Plan {
@@ -448,6 +477,7 @@ impl Store {
                 // made on what no one else can change before it is written.
                 conn.immediate_transaction(|conn| {
                     let stored = load_by_ids!(conn, ids);
+                    same_results(batch, &stored)?;
                     let mut plan = plan(batch, stored, now);
                     plan.audit = Some(self.batch_audit(batch, &plan.outcomes));
                     let outcomes = plan.outcomes.clone();
@@ -460,6 +490,7 @@ impl Store {
                 conn.transaction(|conn| {
                     // Row locks: another node writing the same results waits for this batch.
                     let stored = load_by_ids!(conn, ids, for_update);
+                    same_results(batch, &stored)?;
                     let mut plan = plan(batch, stored, now);
                     plan.audit = Some(self.batch_audit(batch, &plan.outcomes));
                     let outcomes = plan.outcomes.clone();

@@ -3,7 +3,7 @@
 use huren_core::observation::{
     CodeColumn, ObservationQuery, StoredObservation, UnmappedSighting, WriteOutcome, observation_id,
 };
-use huren_core::ports::{HospitalStore, ObservationStore};
+use huren_core::ports::{HospitalStore, ObservationStore, PortError};
 use huren_core::result::{Identifier, ResultStatus};
 use huren_core::{Hospital, HospitalId};
 use huren_store::Store;
@@ -313,6 +313,49 @@ fn a_batch_with_an_unknown_hospital_writes_nothing() {
             "{db:?}"
         );
         assert_eq!(store.observation(&good.id).unwrap(), None);
+    });
+}
+
+#[test]
+fn a_result_with_the_id_of_another_results_is_refused_and_nothing_is_written() {
+    each_db(|db, store| {
+        let theirs = obs("hosp-a", "urn:lis|r1", "5.4");
+        store.write_observations(&[(theirs.clone(), None)]).unwrap();
+        // Ids are a hash of hospital and identifier: a crafted collision, another hospital's
+        // result or another identifier of the same hospital under the stored result's id.
+        for (hospital, identity) in [("hosp-b", "urn:lis|r1"), ("hosp-a", "urn:lis|r9")] {
+            let forged = StoredObservation {
+                id: theirs.id.clone(),
+                ..obs(hospital, identity, "9.9")
+            };
+            let innocent = obs("hosp-b", "urn:lis|r2", "1");
+            let err = store
+                .write_observations(&[(innocent.clone(), None), (forged, None)])
+                .unwrap_err();
+            assert!(
+                matches!(&err, PortError::Conflict(m) if m.contains(identity) && !m.contains("5.4")),
+                "{db:?}: {err}"
+            );
+            assert_eq!(store.observation(&innocent.id).unwrap(), None, "{db:?}");
+            let kept = store.observation(&theirs.id).unwrap().unwrap();
+            assert_eq!(
+                (kept.version, kept.resource),
+                (1, theirs.resource.clone()),
+                "{db:?}"
+            );
+        }
+        // Two results of one batch under one id.
+        let a = obs("hosp-b", "urn:lis|r3", "1");
+        let b = StoredObservation {
+            id: a.id.clone(),
+            ..obs("hosp-b", "urn:lis|r4", "2")
+        };
+        let err = store.write_observations(&[(a.clone(), None), (b, None)]);
+        assert!(
+            matches!(err, Err(PortError::Conflict(_))),
+            "{db:?}: {err:?}"
+        );
+        assert_eq!(store.observation(&a.id).unwrap(), None, "{db:?}");
     });
 }
 
