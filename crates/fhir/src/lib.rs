@@ -37,7 +37,7 @@ pub use error::FhirError;
 pub use observation::{
     BundleIn, BundleKind, EmitContext, EntryIn, EntryOutcome, EntryRequest, IngestContext, Method,
     Problem, observation_json, read_bundle, read_observation, read_observation_with_patients,
-    read_patient, with_meta,
+    read_patient, recognized_observation_json, with_meta,
 };
 pub use outcome::{Issue, IssueCode, Severity, operation_outcome};
 pub use params::parse_parameters;

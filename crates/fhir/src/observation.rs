@@ -28,7 +28,10 @@ mod read;
 pub(crate) mod time;
 
 pub use bundle::{BundleIn, BundleKind, EntryIn, EntryOutcome, EntryRequest, Method, read_bundle};
-pub use emit::{INTERPRETATION_COMPUTED_PATH, ORIGINAL_VALUE_PATH, observation_json, with_meta};
+pub use emit::{
+    INTERPRETATION_COMPUTED_PATH, ORIGINAL_VALUE_PATH, observation_json,
+    recognized_observation_json, with_meta,
+};
 pub use read::{read_observation, read_observation_with_patients, read_patient};
 
 use crate::Urls;

@@ -40,7 +40,7 @@ pub fn tag_code(d: &Decision) -> &'static str {
     }
 }
 
-fn tag(urls: &Urls, d: &Decision) -> Value {
+pub(crate) fn tag(urls: &Urls, d: &Decision) -> Value {
     let display = match (&d.entry, d.recognizable) {
         (Some(e), true) => e.mark.clone(),
         (_, true) => "HR".to_owned(),
@@ -92,6 +92,10 @@ pub fn extension(urls: &Urls, d: &Decision) -> Value {
 /// The stored Observation JSON (without `id`) with the decision's tag in `meta.tag` and its
 /// extension in `extension`, replacing an earlier recognition tag or extension; every other
 /// member is copied byte for byte.
+///
+/// The ingest writes both as it emits a new result
+/// ([`crate::observation::recognized_observation_json`], which gives the same bytes as this of
+/// the plain emission: a test checks it); this re-tags a text already written.
 ///
 /// # Errors
 ///

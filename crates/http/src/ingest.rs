@@ -12,13 +12,12 @@ use huren_core::observation::{
 };
 use huren_core::ports::{PortError, Storage};
 use huren_core::qc::EqaPolicy;
-use huren_core::recognition::{AllowableErrors, Recorded, without_national_code};
+use huren_core::recognition::{AllowableErrors, Decision, Recorded, without_national_code};
 use huren_core::reference::ReferenceIntervals;
 use huren_core::result::{LabResult, PatientIdPolicy};
 use huren_core::{HospitalId, Mapping, normalize::NormalizeOptions};
 use huren_fhir::Urls;
-use huren_fhir::observation::{EmitContext, observation_json};
-use huren_fhir::recognition::with_recognition;
+use huren_fhir::observation::{EmitContext, observation_json, recognized_observation_json};
 use std::collections::HashMap;
 
 /// Settings of result normalization; configuration, not rules.
@@ -142,13 +141,13 @@ pub fn prepare(
         .hospital(hospital)?
         .map(huren_core::Hospital::region)
         .unwrap_or_default();
-    let normalized: Vec<(Prepared, Option<Recorded>)> = results
+    let normalized: Vec<(Normalized, Option<Recorded>)> = results
         .into_iter()
         .map(|r| {
             let mapping = r.local_code().and_then(|c| mappings.get(&c.code));
             let n = normalize(&ctx, r, mapping);
             let recorded = recorded(&ctx, &n, mapping, i32::from(config.default_offset_minutes));
-            (build(n, hospital, &emit, config, now), recorded)
+            (n, recorded)
         })
         .collect();
     let items: Vec<(String, i64)> = normalized
@@ -160,40 +159,39 @@ pub fn prepare(
     // As of storing, for the issuing hospital's own region.
     let at = now.div_euclid(1000);
     let mut out = Vec::with_capacity(normalized.len());
-    for (mut prepared, recorded) in normalized {
-        let stored = &mut prepared.stored;
-        let decision = match recorded {
-            Some(rec) => {
-                stored.recognition = serde_json::to_string(&rec).unwrap_or_default();
-                Some(assessor.decide(hospital, &rec, &region, at)?)
-            }
-            // Kept under a LOINC term without a national code: shown, never recognizable.
-            None if stored.held.is_empty()
-                && stored.national_code.is_empty()
-                && !stored.loinc.is_empty() =>
-            {
-                Some(without_national_code(&stored.loinc))
-            }
-            None => None,
-        };
-        if let Some(decision) = decision
-            && let Ok(tagged) = with_recognition(&stored.resource, urls, &decision)
-        {
-            stored.resource = tagged;
-        }
+    for (n, recorded) in normalized {
+        let prepared = build(n, hospital, &emit, config, now, |stored| {
+            Ok(match &recorded {
+                Some(rec) => {
+                    stored.recognition = serde_json::to_string(rec).unwrap_or_default();
+                    Some(assessor.decide(hospital, rec, &region, at)?)
+                }
+                // Kept under a LOINC term without a national code: shown, never recognizable.
+                None if stored.held.is_empty()
+                    && stored.national_code.is_empty()
+                    && !stored.loinc.is_empty() =>
+                {
+                    Some(without_national_code(&stored.loinc))
+                }
+                None => None,
+            })
+        })?;
         out.push(prepared);
     }
     Ok(out)
 }
 
+/// The stored form of a normalized result. `decide` gives its recognition decision from the
+/// rest of it (and may set its recognition facts); the decision's tag and extension are
+/// written into the resource as it is emitted.
 fn build(
     n: Normalized,
     hospital: &HospitalId,
     emit: &EmitContext<'_>,
     config: &ResultsConfig,
     now: i64,
-) -> Prepared {
-    let resource = String::from_utf8(observation_json(&n, emit)).unwrap_or_default();
+    decide: impl FnOnce(&mut StoredObservation) -> Result<Option<Decision>, PortError>,
+) -> Result<Prepared, PortError> {
     let source = serde_json::to_string(&n.result).unwrap_or_default();
     let identity = match &n.result.identifier {
         Some(id) => id.to_string(),
@@ -209,7 +207,7 @@ fn build(
         unit: n.result.sent_unit().to_owned(),
         at: now,
     });
-    let stored = StoredObservation {
+    let mut stored = StoredObservation {
         id: observation_id(hospital, &identity),
         hospital: hospital.clone(),
         identity,
@@ -232,17 +230,22 @@ fn build(
             .as_deref()
             .and_then(|e| fhir_instant_millis(e, i32::from(config.default_offset_minutes))),
         subjects: subjects_of(&n.result),
-        resource,
+        resource: String::new(),
         source,
         updated_at: now,
         recognition: String::new(),
     };
-    Prepared {
+    let resource = match decide(&mut stored)? {
+        Some(d) => recognized_observation_json(&n, emit, &d),
+        None => observation_json(&n, emit),
+    };
+    stored.resource = String::from_utf8(resource).unwrap_or_default();
+    Ok(Prepared {
         stored,
         sighting,
         hold: n.hold.map(|h| h.message),
         issues: n.issues,
-    }
+    })
 }
 
 /// Writes prepared results in one transaction.

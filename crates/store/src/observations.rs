@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use huren_core::HospitalId;
 use huren_core::audit::AuditAction;
-use huren_core::integrity::{LinkKind, observation_digest, observation_item};
+use huren_core::integrity::{Hash, LinkKind, observation_digest, observation_item};
 use huren_core::observation::{
     CodeColumn, ObservationQuery, StoredObservation, UnmappedCode, UnmappedSighting, WriteOutcome,
     decide,
@@ -39,7 +39,8 @@ pub(crate) struct ObservationRow {
 const OBSERVATION_COLUMNS: usize = 15;
 
 impl ObservationRow {
-    fn new(o: &StoredObservation) -> ObservationRow {
+    /// The row of `o`, whose texts are packed in `body`.
+    fn new(o: &StoredObservation, body: Vec<u8>) -> ObservationRow {
         ObservationRow {
             id: o.id.clone(),
             hospital_id: o.hospital.as_str().to_owned(),
@@ -55,7 +56,7 @@ impl ObservationRow {
             source: String::new(),
             updated_at: o.updated_at,
             recognition: String::new(),
-            body: crate::packed::pack(&o.resource, &o.source, &o.recognition),
+            body,
         }
     }
 
@@ -252,8 +253,31 @@ struct Plan {
     audit: Option<NewAudit>,
 }
 
+/// What is worked out for each result of a batch before the write lock is taken: its texts
+/// packed, and its digest as a first version (most results are new). Under the lock, a writer
+/// waits for the one holding it, so this work there was waited for by every other batch.
+struct Prepacked {
+    body: Vec<u8>,
+    first_digest: Hash,
+}
+
+fn prepack(batch: &[(StoredObservation, Option<UnmappedSighting>)], now: i64) -> Vec<Prepacked> {
+    batch
+        .iter()
+        .map(|(o, _)| Prepacked {
+            body: crate::packed::pack(&o.resource, &o.source, &o.recognition),
+            first_digest: observation_digest(&StoredObservation {
+                version: 1,
+                updated_at: now,
+                ..o.clone()
+            }),
+        })
+        .collect()
+}
+
 fn plan(
     batch: &[(StoredObservation, Option<UnmappedSighting>)],
+    mut prepacked: Vec<Prepacked>,
     stored: HashMap<String, StoredObservation>,
     now: i64,
 ) -> Plan {
@@ -263,7 +287,9 @@ fn plan(
     let mut plan = Plan::default();
     let mut order: Vec<String> = Vec::new();
     let mut sightings: HashMap<(String, String), UnmappedRow> = HashMap::new();
-    for (incoming, sighting) in batch {
+    // The batch entry each result to write comes from.
+    let mut from: HashMap<String, usize> = HashMap::new();
+    for (i, (incoming, sighting)) in batch.iter().enumerate() {
         let outcome = match current.get(&incoming.id) {
             None => WriteOutcome::Created,
             Some(stored) => decide(stored, incoming),
@@ -315,6 +341,7 @@ fn plan(
             order.push(incoming.id.clone());
         }
         current.insert(incoming.id.clone(), written);
+        from.insert(incoming.id.clone(), i);
     }
     for id in order {
         let o = &current[&id];
@@ -327,10 +354,15 @@ fn plan(
             .push((
                 LinkKind::Observation,
                 Some(observation_item(&o.id, o.version)),
-                observation_digest(o),
+                if o.version == 1 {
+                    prepacked[from[&id]].first_digest
+                } else {
+                    observation_digest(o)
+                },
                 [0; 32],
             ));
-        plan.upserts.push(ObservationRow::new(o));
+        let body = std::mem::take(&mut prepacked[from[&id]].body);
+        plan.upserts.push(ObservationRow::new(o, body));
         plan.subjects.extend(o.subjects.iter().map(|s| SubjectRow {
             observation_id: id.clone(),
             system: s.system.clone(),
@@ -469,6 +501,7 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         let now = now_millis();
+        let prepacked = prepack(batch, now);
         match &self.pools {
             Pools::Sqlite(pool) => {
                 let _gate = self.write_gate();
@@ -478,7 +511,7 @@ impl Store {
                 conn.immediate_transaction(|conn| {
                     let stored = load_by_ids!(conn, ids);
                     same_results(batch, &stored)?;
-                    let mut plan = plan(batch, stored, now);
+                    let mut plan = plan(batch, prepacked, stored, now);
                     plan.audit = Some(self.batch_audit(batch, &plan.outcomes));
                     let outcomes = plan.outcomes.clone();
                     write_plan!(conn, plan)?;
@@ -491,7 +524,7 @@ impl Store {
                     // Row locks: another node writing the same results waits for this batch.
                     let stored = load_by_ids!(conn, ids, for_update);
                     same_results(batch, &stored)?;
-                    let mut plan = plan(batch, stored, now);
+                    let mut plan = plan(batch, prepacked, stored, now);
                     plan.audit = Some(self.batch_audit(batch, &plan.outcomes));
                     let outcomes = plan.outcomes.clone();
                     write_plan!(conn, plan)?;

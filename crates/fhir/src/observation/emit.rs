@@ -80,6 +80,35 @@ struct Extension<'a> {
     value_boolean: Option<bool>,
 }
 
+/// An Observation's extensions: the emitter's, then the recognition extension when a
+/// decision is known.
+struct Extensions<'a> {
+    own: Vec<Extension<'a>>,
+    recognition: Option<serde_json::Value>,
+}
+
+impl Extensions<'_> {
+    fn is_empty(&self) -> bool {
+        self.own.is_empty() && self.recognition.is_none()
+    }
+}
+
+impl Serialize for Extensions<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(
+            self.own.len() + usize::from(self.recognition.is_some()),
+        ))?;
+        for e in &self.own {
+            seq.serialize_element(e)?;
+        }
+        if let Some(r) = &self.recognition {
+            seq.serialize_element(r)?;
+        }
+        seq.end()
+    }
+}
+
 #[derive(Serialize)]
 struct Quantity<'a> {
     value: Num<'a>,
@@ -134,8 +163,11 @@ struct Range<'a> {
 #[serde(rename_all = "camelCase")]
 struct ObservationOut<'a> {
     resource_type: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    extension: Vec<Extension<'a>>,
+    /// `{"tag": [the recognition tag]}`, as [`crate::recognition::with_recognition`] writes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Extensions::is_empty")]
+    extension: Extensions<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     identifier: Vec<IdentifierOut<'a>>,
     status: &'static str,
@@ -204,6 +236,21 @@ fn owned(s: &str) -> Option<String> {
 /// in an `OperationOutcome`.
 pub fn observation_json(n: &Normalized, ctx: &EmitContext<'_>) -> Vec<u8> {
     let out = build(n, ctx);
+    serde_json::to_vec(&out).unwrap_or_else(|e| outcome::internal_error(&e.to_string()))
+}
+
+/// [`observation_json`] with the recognition decision's tag and extension: the same bytes as
+/// [`crate::recognition::with_recognition`] of [`observation_json`]'s text, written in one pass
+/// (the ingest spent a tenth of its time parsing each new result again to add them;
+/// `docs/performance.md`).
+pub fn recognized_observation_json(
+    n: &Normalized,
+    ctx: &EmitContext<'_>,
+    d: &huren_core::recognition::Decision,
+) -> Vec<u8> {
+    let mut out = build(n, ctx);
+    out.meta = Some(serde_json::json!({ "tag": [crate::recognition::tag(ctx.urls, d)] }));
+    out.extension.recognition = Some(crate::recognition::extension(ctx.urls, d));
     serde_json::to_vec(&out).unwrap_or_else(|e| outcome::internal_error(&e.to_string()))
 }
 
@@ -440,7 +487,11 @@ fn build<'a>(n: &'a Normalized, ctx: &EmitContext<'_>) -> ObservationOut<'a> {
 
     ObservationOut {
         resource_type: "Observation",
-        extension,
+        meta: None,
+        extension: Extensions {
+            own: extension,
+            recognition: None,
+        },
         identifier: r
             .identifier
             .iter()

@@ -16,7 +16,7 @@ use huren_core::{Axes, CodeSystem, Concept, Release, Status};
 use huren_fhir::observation::ORIGINAL_VALUE_PATH;
 use huren_fhir::{
     BundleKind, EmitContext, EntryOutcome, IngestContext, Method, Urls, observation_json,
-    read_bundle, read_observation, with_meta,
+    read_bundle, read_observation, recognized_observation_json, with_meta,
 };
 use huren_testkit::fhir_schema::{examples_dir, validate_r4};
 use serde_json::{Value, json};
@@ -414,16 +414,20 @@ fn normalized(r: LabResult) -> Normalized {
     normalize(&ctx, r, None)
 }
 
-/// Emits `n`, checks it against the R4 schema and fhir-model, and returns it as JSON text.
-fn emit(n: &Normalized) -> String {
+/// `f` with the emit context of hospital `h1` (its URLs are `ctx.urls`).
+fn emitting<T>(f: impl FnOnce(&EmitContext<'_>) -> T) -> T {
     let urls = Urls::default();
     let pol = policy();
-    let ctx = EmitContext {
+    f(&EmitContext {
         urls: &urls,
         hospital: "h1",
         patients: &pol,
-    };
-    let bytes = observation_json(n, &ctx);
+    })
+}
+
+/// Emits `n`, checks it against the R4 schema and fhir-model, and returns it as JSON text.
+fn emit(n: &Normalized) -> String {
+    let bytes = emitting(|ctx| observation_json(n, ctx));
     let text = String::from_utf8(bytes).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     if let Err(errors) = validate_r4(&v) {
@@ -435,6 +439,7 @@ fn emit(n: &Normalized) -> String {
     };
     let _: Observation = serde_json::from_str(&text).unwrap();
     // And what we write, we read back without error.
+    let (urls, pol) = (Urls::default(), policy());
     let ictx = IngestContext {
         urls: &urls,
         hospital: "h1",
@@ -494,6 +499,72 @@ fn emitted_converted_glucose_keeps_the_original_value() {
     // Computed from the range: H, with the marker.
     assert_eq!(v["interpretation"][0]["coding"][0]["code"], "H");
     assert_eq!(v["interpretation"][0]["extension"][0]["valueBoolean"], true);
+}
+
+#[test]
+fn a_recognized_emission_is_with_recognition_of_the_plain_one() {
+    use huren_core::recognition::{CatalogueEntry, Decision, Reason, Scope, Severity};
+    use huren_fhir::recognition::with_recognition;
+    let mut converted = result(
+        vec![code(CodeOrigin::Loinc, "2345-7", "")],
+        qty("114", None, "mg/dL"),
+    );
+    converted.reference_range = Some(SentRange {
+        text: "70-110 mg/dL".into(),
+        ..SentRange::default()
+    });
+    let shapes = [
+        normalized(converted),
+        normalized(result(Vec::new(), qty("1", None, ""))),
+        normalized(result(
+            vec![code(CodeOrigin::Loinc, "2345-7", "")],
+            qty("2.8", Some("<"), "mmol/L"),
+        )),
+    ];
+    let reason = |code, severity, zh: &str| Reason {
+        code,
+        severity,
+        zh: zh.into(),
+        en: String::new(),
+    };
+    let decisions = [
+        Decision {
+            recognizable: true,
+            entry: Some(CatalogueEntry {
+                scope: Scope::Province("420000".into()),
+                national_code: "9000033-2".into(),
+                validity_days: 30,
+                mark: "鄂HR".into(),
+                strict_iqc: false,
+            }),
+            valid_until: Some(1_767_225_600),
+            reasons: vec![reason(
+                "iqc-missing",
+                Severity::Warning,
+                "检测当日无室内质控数据",
+            )],
+        },
+        Decision {
+            recognizable: false,
+            entry: None,
+            valid_until: None,
+            reasons: vec![reason(
+                "eqa-missing",
+                Severity::Failure,
+                "无室间质评记录 \"x\"",
+            )],
+        },
+    ];
+    emitting(|ctx| {
+        for n in &shapes {
+            let plain = String::from_utf8(observation_json(n, ctx)).unwrap();
+            for d in &decisions {
+                let at_once = String::from_utf8(recognized_observation_json(n, ctx, d)).unwrap();
+                assert_eq!(at_once, with_recognition(&plain, ctx.urls, d).unwrap());
+                validate_r4(&serde_json::from_str(&at_once).unwrap()).unwrap();
+            }
+        }
+    });
 }
 
 #[test]
