@@ -211,9 +211,9 @@ macro_rules! load_by_ids {
 
 /// Refuses a batch in which a result has the id of another result — stored, or earlier in the
 /// batch — of a different hospital or business identifier. Ids are a 128-bit FNV-1a hash of
-/// both ([`huren_core::observation::observation_id`]), which is not collision-resistant: a sender who crafted a
-/// collision would otherwise replace another hospital's result, which keeps its hospital. The
-/// answer does not name the other result.
+/// both ([`huren_core::observation::observation_id`]), which is not collision-resistant: a
+/// sender who crafted a collision would otherwise replace another hospital's result, which
+/// keeps its hospital. The answer does not name the other result.
 fn same_results(
     batch: &[(StoredObservation, Option<UnmappedSighting>)],
     stored: &HashMap<String, StoredObservation>,
