@@ -659,48 +659,15 @@ fn spliceable(text: &str) -> Option<(&str, &str)> {
     clean.then_some((meta, rest))
 }
 
-/// The length of the JSON object `text` starts with (up to its closing brace), found by
-/// matching braces and brackets outside strings; `None` when `text` does not start with one,
-/// it does not close, a bracket does not match, or it nests deeper than 128.
+/// The length of the JSON object `text` starts with, read by serde_json (which checks it);
+/// `None` when `text` does not start with a whole object.
 fn object_end(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    if bytes.first() != Some(&b'{') {
+    if !text.starts_with('{') {
         return None;
     }
-    // The open brackets, one bit each (1: a brace), innermost lowest.
-    let (mut open, mut depth) = (0u128, 0u32);
-    let (mut in_string, mut escaped) = (false, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' if depth < 128 => {
-                open = open << 1 | u128::from(b == b'{');
-                depth += 1;
-            }
-            b'}' | b']' if depth > 0 => {
-                if (open & 1 == 1) != (b == b'}') {
-                    return None;
-                }
-                open >>= 1;
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            b'{' | b'[' | b'}' | b']' => return None,
-            _ => {}
-        }
-    }
-    None
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    values.next()?.ok()?;
+    Some(values.byte_offset())
 }
 
 #[cfg(test)]

@@ -427,28 +427,28 @@ fn emitting<T>(f: impl FnOnce(&EmitContext<'_>) -> T) -> T {
 
 /// Emits `n`, checks it against the R4 schema and fhir-model, and returns it as JSON text.
 fn emit(n: &Normalized) -> String {
-    let bytes = emitting(|ctx| observation_json(n, ctx));
-    let text = String::from_utf8(bytes).unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
-    if let Err(errors) = validate_r4(&v) {
-        panic!("{text}\n{}", errors.join("\n"));
-    }
-    let typed: Resource = serde_json::from_str(&text).unwrap();
-    let Resource::Observation(_) = typed else {
-        panic!("not an Observation: {text}")
-    };
-    let _: Observation = serde_json::from_str(&text).unwrap();
-    // And what we write, we read back without error.
-    let (urls, pol) = (Urls::default(), policy());
-    let ictx = IngestContext {
-        urls: &urls,
-        hospital: "h1",
-        patients: &pol,
-    };
-    if let Err(p) = read_observation(&text, &ictx, "emitted") {
-        panic!("{text}\n{}", render(&p));
-    }
-    text
+    emitting(|ctx| {
+        let text = String::from_utf8(observation_json(n, ctx)).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        if let Err(errors) = validate_r4(&v) {
+            panic!("{text}\n{}", errors.join("\n"));
+        }
+        let typed: Resource = serde_json::from_str(&text).unwrap();
+        let Resource::Observation(_) = typed else {
+            panic!("not an Observation: {text}")
+        };
+        let _: Observation = serde_json::from_str(&text).unwrap();
+        // And what we write, we read back without error.
+        let ictx = IngestContext {
+            urls: ctx.urls,
+            hospital: ctx.hospital,
+            patients: ctx.patients,
+        };
+        if let Err(p) = read_observation(&text, &ictx, "emitted") {
+            panic!("{text}\n{}", render(&p));
+        }
+        text
+    })
 }
 
 #[test]

@@ -317,7 +317,7 @@ fn a_batch_with_an_unknown_hospital_writes_nothing() {
 }
 
 #[test]
-fn a_result_with_the_id_of_another_results_is_refused_and_nothing_is_written() {
+fn a_result_with_the_id_of_another_result_is_refused_and_nothing_is_written() {
     each_db(|db, store| {
         let theirs = obs("hosp-a", "urn:lis|r1", "5.4");
         store.write_observations(&[(theirs.clone(), None)]).unwrap();
