@@ -268,6 +268,9 @@ fn main() -> anyhow::Result<()> {
 
     // 4. The ingest of results, sampled.
     let ingest = Ingest::new(&targets, args.hospitals, args.codes);
+    // The release, the hospitals and their mappings, before any result: what the ingest adds
+    // is the results' own footprint.
+    let (before_data, before_wal) = db.size()?;
     let sampler = Sampler::start(server.pid(), db.clone());
     let t = Instant::now();
     let stored = ingest.run(&bases, args.results, args.clients)?;
@@ -315,6 +318,16 @@ fn main() -> anyhow::Result<()> {
                 "tables, indexes and TOAST of the schema".into()
             },
             (data + wal) as f64 / 1000.0 / args.results as f64
+        ),
+    );
+    let added = (data + wal).saturating_sub(before_data + before_wal);
+    report.row(
+        "footprint",
+        "of which the results (the database after the ingest less the database before it)",
+        format!(
+            "{} = **{:.2} kB per stored Observation**",
+            mib(added),
+            added as f64 / 1000.0 / args.results as f64
         ),
     );
 

@@ -197,12 +197,17 @@ macro_rules! chain_read_impl {
                 kind: LinkKind,
             ) -> QueryResult<HashSet<String>> {
                 use schema::chain_links::dsl as l;
-                let items: Vec<String> = l::chain_links
+                // Both the compact and the long form of the kind (`LinkRow`).
+                let short = match kind {
+                    LinkKind::Observation => "o",
+                    LinkKind::Mapping => "m",
+                };
+                let rows: Vec<LinkRow> = l::chain_links
                     .filter(l::hospital_id.eq(hospital))
-                    .filter(l::kind.eq(kind.as_str()))
-                    .select(l::item)
+                    .filter(l::kind.eq_any([short, kind.as_str()]))
+                    .select(LinkRow::as_select())
                     .load(self)?;
-                Ok(items.into_iter().collect())
+                Ok(rows.into_iter().map(|r| r.into_link().item).collect())
             }
 
             fn chain_hospitals(&mut self) -> QueryResult<Vec<String>> {

@@ -143,6 +143,17 @@ impl AuditRow {
     }
 }
 
+/// A stored link. The columns hold the link compactly, and [`LinkRow::into_link`] gives the
+/// link back exactly as it was hashed (every link is hashed in its full form,
+/// [`huren_core::integrity::link`]):
+///
+/// - `kind`: `o` or `m` (links written before: `observation` or `mapping`);
+/// - `item`: for a result version `ID/N` (`Observation/ID/_history/N`); for a mapping change
+///   empty, its item being `MappingChange/HOSPITAL/SEQ` of the row's own hospital and seq; any
+///   other item as it is (links written before hold every item whole);
+/// - `state`: empty when it is all zeros (every result version's link).
+///
+/// Together ~65 of a result link's ~185 bytes (`docs/performance.md`).
 #[derive(Queryable, Selectable, Insertable, Debug)]
 #[diesel(table_name = chain_links, treat_none_as_default_value = false)]
 pub(crate) struct LinkRow {
@@ -159,32 +170,84 @@ fn hash(bytes: &[u8]) -> Hash {
     bytes.try_into().unwrap_or([0xff; 32])
 }
 
+/// The prefix of a result version's item; `/_history/` follows its id.
+const OBSERVATION_PREFIX: &str = "Observation/";
+const HISTORY: &str = "/_history/";
+
 impl LinkRow {
-    fn new(hospital: &str, l: &ChainLink) -> LinkRow {
+    pub(crate) fn new(hospital: &str, l: &ChainLink) -> LinkRow {
+        let item = match l.kind {
+            LinkKind::Observation => compact_observation_item(&l.item),
+            LinkKind::Mapping => {
+                (l.item == huren_core::integrity::mapping_item(hospital, l.seq)).then(String::new)
+            }
+        };
         LinkRow {
             hospital_id: hospital.to_owned(),
             seq: l.seq,
-            kind: l.kind.as_str().to_owned(),
-            item: l.item.clone(),
+            kind: match l.kind {
+                LinkKind::Observation => "o",
+                LinkKind::Mapping => "m",
+            }
+            .to_owned(),
+            item: item.unwrap_or_else(|| l.item.clone()),
             digest: l.digest.to_vec(),
-            state: l.state.to_vec(),
+            state: if l.state == GENESIS {
+                Vec::new()
+            } else {
+                l.state.to_vec()
+            },
             link: l.link.to_vec(),
         }
     }
 
-    /// `None` for a kind this version does not know (a link edited by hand).
     pub(crate) fn into_link(self) -> ChainLink {
+        // An unknown kind cannot have been written by huren; as a mapping it is checked
+        // against a change that does not exist and so reported.
+        let kind = match self.kind.as_str() {
+            "o" => LinkKind::Observation,
+            "m" => LinkKind::Mapping,
+            other => LinkKind::parse(other).unwrap_or(LinkKind::Mapping),
+        };
+        let item = match kind {
+            LinkKind::Observation if !self.item.starts_with(OBSERVATION_PREFIX) => {
+                match self.item.split_once('/') {
+                    Some((id, version)) => format!("{OBSERVATION_PREFIX}{id}{HISTORY}{version}"),
+                    // Not written by huren: an item no version has, so reported as gone.
+                    None => format!("{OBSERVATION_PREFIX}{}", self.item),
+                }
+            }
+            LinkKind::Mapping if self.item.is_empty() => {
+                huren_core::integrity::mapping_item(&self.hospital_id, self.seq)
+            }
+            _ => self.item,
+        };
         ChainLink {
             seq: self.seq,
-            // An unknown kind cannot have been written by huren; as a mapping it is checked
-            // against a change that does not exist and so reported.
-            kind: LinkKind::parse(&self.kind).unwrap_or(LinkKind::Mapping),
-            item: self.item,
+            kind,
+            item,
             digest: hash(&self.digest),
-            state: hash(&self.state),
+            state: if self.state.is_empty() {
+                GENESIS
+            } else {
+                hash(&self.state)
+            },
             link: hash(&self.link),
         }
     }
+}
+
+/// `ID/N` for `Observation/ID/_history/N` (`None`: another shape, stored whole). Only an item
+/// that the expansion in [`LinkRow::into_link`] gives back byte for byte is compacted.
+fn compact_observation_item(item: &str) -> Option<String> {
+    let rest = item.strip_prefix(OBSERVATION_PREFIX)?;
+    let (id, version) = rest.split_once(HISTORY)?;
+    let compact = format!("{id}/{version}");
+    (!id.is_empty()
+        && !id.contains('/')
+        && !version.contains('/')
+        && !compact.starts_with(OBSERVATION_PREFIX))
+    .then_some(compact)
 }
 
 /// What a writing transaction appends to one hospital's chain: kind, item (None: the item of a
@@ -359,5 +422,113 @@ mod tests {
         assert_eq!(lines(&items), "\nObservation/a/_history/1\nx y\n");
         assert_eq!(unlines(&lines(&items)), items);
         assert!(unlines(&lines(&[])).is_empty());
+    }
+
+    fn link(seq: i64, kind: LinkKind, item: &str, state: Hash) -> ChainLink {
+        ChainLink {
+            seq,
+            kind,
+            item: item.to_owned(),
+            digest: [7; 32],
+            state,
+            link: [9; 32],
+        }
+    }
+
+    #[test]
+    fn a_link_is_stored_compactly_and_read_back_as_it_was_hashed() {
+        let id = "4aeac9325ac030f7cc46f3ba8ba359e3";
+        let cases = [
+            // (link, item, kind and state as stored)
+            (
+                link(
+                    3,
+                    LinkKind::Observation,
+                    &format!("Observation/{id}/_history/12"),
+                    GENESIS,
+                ),
+                format!("{id}/12"),
+                "o",
+                0,
+            ),
+            (
+                link(4, LinkKind::Mapping, "MappingChange/hosp-a/4", [5; 32]),
+                String::new(),
+                "m",
+                32,
+            ),
+            (
+                link(5, LinkKind::Mapping, "MappingChange/hosp-a/4", GENESIS),
+                "MappingChange/hosp-a/4".to_owned(),
+                "m",
+                0,
+            ),
+            // Shapes huren does not write are kept whole.
+            (
+                link(6, LinkKind::Observation, "Observation/x", GENESIS),
+                "Observation/x".to_owned(),
+                "o",
+                0,
+            ),
+            (
+                link(
+                    7,
+                    LinkKind::Observation,
+                    "Observation/a/b/_history/1",
+                    GENESIS,
+                ),
+                "Observation/a/b/_history/1".to_owned(),
+                "o",
+                0,
+            ),
+            (
+                link(
+                    8,
+                    LinkKind::Observation,
+                    "Observation/Observation/_history/1",
+                    GENESIS,
+                ),
+                "Observation/Observation/_history/1".to_owned(),
+                "o",
+                0,
+            ),
+        ];
+        for (l, item, kind, state) in cases {
+            let row = LinkRow::new("hosp-a", &l);
+            assert_eq!(
+                (row.item.as_str(), row.kind.as_str(), row.state.len()),
+                (item.as_str(), kind, state),
+                "{l:?}"
+            );
+            assert_eq!(row.into_link(), l);
+        }
+    }
+
+    #[test]
+    fn links_written_before_the_compact_form_read_as_they_were() {
+        let id = "4aeac9325ac030f7cc46f3ba8ba359e3";
+        let old = |kind: &str, item: String, state: Vec<u8>| LinkRow {
+            hospital_id: "hosp-a".into(),
+            seq: 2,
+            kind: kind.into(),
+            item,
+            digest: vec![7; 32],
+            state,
+            link: vec![9; 32],
+        };
+        let item = format!("Observation/{id}/_history/1");
+        assert_eq!(
+            old("observation", item.clone(), vec![0; 32]).into_link(),
+            link(2, LinkKind::Observation, &item, GENESIS)
+        );
+        assert_eq!(
+            old("mapping", "MappingChange/hosp-a/2".into(), vec![5; 32]).into_link(),
+            link(2, LinkKind::Mapping, "MappingChange/hosp-a/2", [5; 32])
+        );
+        // A state that is not a digest reads as one that matches nothing.
+        assert_eq!(
+            old("o", "x/1".into(), vec![1; 3]).into_link().state,
+            [0xff; 32]
+        );
     }
 }

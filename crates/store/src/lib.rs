@@ -437,19 +437,52 @@ impl Store {
     }
 
     fn migrate_schema(&self) -> Result<usize, StoreError> {
+        /// A row of SQLite's `PRAGMA foreign_key_check`.
+        #[derive(QueryableByName)]
+        struct ForeignKeyViolation {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            table: String,
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+            rowid: Option<i64>,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            parent: String,
+        }
         let mig =
             |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
         match &self.pools {
             Pools::Sqlite(pool) => {
                 let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
+                // Foreign keys off while migrating, as SQLite's procedure for schema changes
+                // that rebuild a table asks (a dropped parent table would otherwise cascade
+                // into its children); checked before the commit instead. The pragma does
+                // nothing inside a transaction, so it is set around it.
+                diesel::sql_query("PRAGMA foreign_keys = OFF").execute(&mut *conn)?;
                 // An immediate transaction takes SQLite's write lock up front, so processes
                 // starting together migrate one after the other.
-                conn.immediate_transaction(|conn| {
-                    Ok(conn
+                let applied = conn.immediate_transaction(|conn| {
+                    let applied = conn
                         .run_pending_migrations(SQLITE_MIGRATIONS)
                         .map_err(mig)?
-                        .len())
-                })
+                        .len();
+                    if applied == 0 {
+                        return Ok(0);
+                    }
+                    let broken: Vec<ForeignKeyViolation> =
+                        diesel::sql_query("PRAGMA foreign_key_check").load(conn)?;
+                    if let Some(v) = broken.first() {
+                        return Err(StoreError::Migration(format!(
+                            "{} rows refer to rows that do not exist after the migrations \
+                             (the first: row {} of `{}`, to `{}`); nothing was changed",
+                            broken.len(),
+                            v.rowid.map_or_else(|| "?".to_owned(), |r| r.to_string()),
+                            v.table,
+                            v.parent
+                        )));
+                    }
+                    Ok(applied)
+                });
+                diesel::sql_query("PRAGMA foreign_keys = ON").execute(&mut *conn)?;
+                applied
             }
             Pools::Pg(pool) => {
                 let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;

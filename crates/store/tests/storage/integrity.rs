@@ -118,3 +118,97 @@ fn rows_stored_before_the_chains_are_chained_once() {
         assert_eq!(intact(store), after);
     });
 }
+
+/// A database of the release before 2026-12-14: the results' table with its second unique
+/// index, the chain links in a rowid table and in their long form.
+fn as_before_2026_12_14(db: &huren_testkit::TestDb) {
+    let (dir, long_form) = if db.is_postgres() {
+        (
+            "postgres",
+            "UPDATE chain_links SET kind = 'observation', \
+                 item = 'Observation/' || split_part(item, '/', 1) || '/_history/' \
+                     || split_part(item, '/', 2), \
+                 state = decode(repeat('00', 32), 'hex') \
+             WHERE kind = 'o'; \
+             UPDATE chain_links SET kind = 'mapping', \
+                 item = 'MappingChange/' || hospital_id || '/' || seq \
+             WHERE kind = 'm'; \
+             UPDATE chain_links SET state = decode(repeat('00', 32), 'hex') \
+             WHERE length(state) = 0;",
+        )
+    } else {
+        (
+            "sqlite",
+            "UPDATE chain_links SET kind = 'observation', \
+                 item = 'Observation/' || substr(item, 1, instr(item, '/') - 1) || '/_history/' \
+                     || substr(item, instr(item, '/') + 1), \
+                 state = zeroblob(32) \
+             WHERE kind = 'o'; \
+             UPDATE chain_links SET kind = 'mapping', \
+                 item = 'MappingChange/' || hospital_id || '/' || seq \
+             WHERE kind = 'm'; \
+             UPDATE chain_links SET state = zeroblob(32) WHERE length(state) = 0;",
+        )
+    };
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
+    for name in [
+        "2026-12-14-000002_observations_by_id_only",
+        "2026-12-14-000001_compact_chain_links",
+    ] {
+        let down = std::fs::read_to_string(format!("{root}/{dir}/{name}/down.sql")).unwrap();
+        // As Store::migrate runs SQLite's migrations: foreign keys off, or dropping the
+        // results' table would cascade (the bundled SQLite turns them on by default).
+        if db.is_postgres() {
+            db.execute(&down);
+        } else {
+            db.execute(&format!("PRAGMA foreign_keys = OFF; {down}"));
+        }
+    }
+    db.execute(&format!(
+        "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261214000001', \
+         '20261214000002'); {long_form}"
+    ));
+}
+
+#[test]
+fn the_rebuilding_migrations_keep_every_row_and_every_chain() {
+    each_db(|db, store| {
+        let m = mapping("hosp-a", "GLU", "9000033-2", MappingStatus::Proposed);
+        store
+            .apply_mappings(std::slice::from_ref(&m), &[change(&m, 1, "import", None)])
+            .unwrap();
+        let first = obs("hosp-a", "urn:r|1", "5.1");
+        store.write_observations(&[(first.clone(), None)]).unwrap();
+        store
+            .write_observations(&[(obs("hosp-a", "urn:r|1", "5.3"), None)])
+            .unwrap();
+        store
+            .write_observations(&[(obs("hosp-b", "urn:r|2", "6.0"), None)])
+            .unwrap();
+        let before = intact(store);
+        let read = |store: &huren_store::Store| {
+            let current = store.observation(&first.id).unwrap().unwrap();
+            let versions = store.observation_versions(&first.id).unwrap();
+            (current, versions)
+        };
+        let rows = read(store);
+        assert_eq!((rows.0.subjects.len(), rows.1.len()), (2, 2), "{db:?}");
+
+        as_before_2026_12_14(db);
+        assert_eq!(
+            intact(store),
+            before,
+            "{db:?}: the long form reads as the compact one"
+        );
+        assert_eq!(store.migrate().unwrap(), 2, "{db:?}");
+        // Nothing cascaded away with the old table, nothing was rewritten.
+        assert_eq!(intact(store), before, "{db:?}");
+        assert_eq!(read(store), rows, "{db:?}");
+        // Links written now (compact) follow links written before (long) in one chain.
+        store
+            .write_observations(&[(obs("hosp-a", "urn:r|1", "5.4"), None)])
+            .unwrap();
+        let after = intact(store);
+        assert_eq!(after[0].1, before[0].1 + 1, "{db:?}: {after:?}");
+    });
+}
