@@ -161,7 +161,8 @@ struct UnmappedRow {
 const IDS_PER_QUERY: usize = 500;
 
 /// Loads the subjects of `ids`, by observation id. A macro so that one text serves both
-/// backends' connection types.
+/// backends' connection types. Only for results whose source does not give them
+/// (`with_source_subjects`): on SQLite the table is ordered by patient, so this scans it.
 macro_rules! load_subjects {
     ($conn:ident, $ids:expr) => {{
         use crate::schema::observation_subjects::dsl as s;
@@ -183,6 +184,18 @@ macro_rules! load_subjects {
     }};
 }
 
+/// Gives the results of `$found` whose ids are in `$unread` their subjects from the table.
+macro_rules! subjects_from_table {
+    ($conn:ident, $found:ident, $unread:ident) => {{
+        let mut subjects = load_subjects!($conn, $unread);
+        for o in $found.iter_mut() {
+            if let Some(s) = subjects.remove(&o.id) {
+                o.subjects = s;
+            }
+        }
+    }};
+}
+
 /// Loads the stored Observations with `ids`, with their subjects; `for_update` locks the rows
 /// (PostgreSQL).
 macro_rules! load_by_ids {
@@ -197,16 +210,36 @@ macro_rules! load_by_ids {
                 .load($conn)?;
             rows.extend(chunk);
         }
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut subjects = load_subjects!($conn, ids);
-        rows.into_iter()
-            .filter_map(|r| {
-                let s = subjects.remove(&r.id).unwrap_or_default();
-                r.into_stored(s)
-            })
+        let (mut found, unread) = with_source_subjects(rows);
+        if !unread.is_empty() {
+            subjects_from_table!($conn, found, unread);
+        }
+        found
+            .into_iter()
             .map(|o| (o.id.clone(), o))
             .collect::<HashMap<String, StoredObservation>>()
     }};
+}
+
+/// Stored results with their patients' identifiers read back from each one's source
+/// ([`huren_core::observation::subjects_of_source`]), and the ids of those whose source does not
+/// give them, whose identifiers are read from `observation_subjects` by id. On SQLite that
+/// table is ordered by patient only (migration `2026-12-14-000003_subjects_by_patient_only`),
+/// so that read scans it: it is for rows huren did not write (its sources always give them).
+fn with_source_subjects(rows: Vec<ObservationRow>) -> (Vec<StoredObservation>, Vec<String>) {
+    let mut unread = Vec::new();
+    let found = rows
+        .into_iter()
+        .filter_map(|row| row.into_stored(Vec::new()))
+        .map(|mut o| {
+            match huren_core::observation::subjects_of_source(&o.source) {
+                Some(subjects) => o.subjects = subjects,
+                None => unread.push(o.id.clone()),
+            }
+            o
+        })
+        .collect();
+    (found, unread)
 }
 
 /// Refuses a batch in which a result has the id of another result — stored, or earlier in the
@@ -242,7 +275,9 @@ fn same_results(
 #[derive(Default)]
 struct Plan {
     upserts: Vec<ObservationRow>,
-    replaced: Vec<String>,
+    /// Results stored before that this batch replaces, with their patients' identifiers as
+    /// stored: their rows of `observation_subjects` are deleted by their whole key.
+    replaced: Vec<(String, Vec<Identifier>)>,
     history: Vec<HistoryRow>,
     subjects: Vec<SubjectRow>,
     unmapped: Vec<UnmappedRow>,
@@ -259,6 +294,9 @@ struct Plan {
 struct Prepacked {
     body: Vec<u8>,
     first_digest: Hash,
+    /// The patients' identifiers written to `observation_subjects`: those its source gives (as
+    /// every read takes them), else the result's own.
+    subjects: Vec<Identifier>,
 }
 
 fn prepack(batch: &[(StoredObservation, Option<UnmappedSighting>)], now: i64) -> Vec<Prepacked> {
@@ -271,6 +309,8 @@ fn prepack(batch: &[(StoredObservation, Option<UnmappedSighting>)], now: i64) ->
                 updated_at: now,
                 ..o.clone()
             }),
+            subjects: huren_core::observation::subjects_of_source(&o.source)
+                .unwrap_or_else(|| o.subjects.clone()),
         })
         .collect()
 }
@@ -281,6 +321,11 @@ fn plan(
     stored: HashMap<String, StoredObservation>,
     now: i64,
 ) -> Plan {
+    // The identifiers of the results stored before, to delete their rows by their key.
+    let mut stored_subjects: HashMap<String, Vec<Identifier>> = stored
+        .iter()
+        .map(|(id, o)| (id.clone(), o.subjects.clone()))
+        .collect();
     let mut current: HashMap<String, StoredObservation> = stored;
     // Whether each id is new to the database (insert) or was stored before (history).
     let mut existed: HashMap<String, bool> = current.keys().map(|id| (id.clone(), true)).collect();
@@ -346,7 +391,8 @@ fn plan(
     for id in order {
         let o = &current[&id];
         if existed.get(&id) == Some(&true) {
-            plan.replaced.push(id.clone());
+            let subjects = stored_subjects.remove(&id).unwrap_or_default();
+            plan.replaced.push((id.clone(), subjects));
         }
         plan.links
             .entry(o.hospital.as_str().to_owned())
@@ -361,13 +407,19 @@ fn plan(
                 },
                 [0; 32],
             ));
-        let body = std::mem::take(&mut prepacked[from[&id]].body);
-        plan.upserts.push(ObservationRow::new(o, body));
-        plan.subjects.extend(o.subjects.iter().map(|s| SubjectRow {
-            observation_id: id.clone(),
-            system: s.system.clone(),
-            value: s.value.clone(),
-        }));
+        let packed = &mut prepacked[from[&id]];
+        plan.upserts
+            .push(ObservationRow::new(o, std::mem::take(&mut packed.body)));
+        plan.subjects
+            .extend(
+                std::mem::take(&mut packed.subjects)
+                    .into_iter()
+                    .map(|s| SubjectRow {
+                        observation_id: id.clone(),
+                        system: s.system,
+                        value: s.value,
+                    }),
+            );
     }
     plan.subjects.sort_by(|a, b| {
         (&a.observation_id, &a.system, &a.value).cmp(&(&b.observation_id, &b.system, &b.value))
@@ -387,9 +439,17 @@ macro_rules! write_plan {
         use crate::schema::observations::dsl as o;
         use crate::schema::unmapped_codes::dsl as u;
         let plan = $plan;
-        for ids in plan.replaced.chunks(IDS_PER_QUERY) {
-            diesel::delete(s::observation_subjects.filter(s::observation_id.eq_any(ids)))
+        // By each row's whole key: on SQLite the table is ordered by patient only.
+        for (id, subjects) in &plan.replaced {
+            for subject in subjects {
+                diesel::delete(
+                    s::observation_subjects
+                        .filter(s::value.eq(&subject.value))
+                        .filter(s::system.eq(&subject.system))
+                        .filter(s::observation_id.eq(id)),
+                )
                 .execute($conn)?;
+            }
         }
         for rows in plan.history.chunks(rows_per_statement(9)) {
             diesel::insert_into(h::observation_history)
@@ -751,43 +811,20 @@ impl Store {
                 .offset(offset)
                 .load(conn)?
         });
-        let mut found = Vec::with_capacity(rows.len());
-        let mut unread = Vec::new();
-        for row in rows {
-            let Some(o) = row.into_stored(Vec::new()) else {
-                continue;
-            };
-            match huren_core::observation::subjects_of_source(&o.source) {
-                Some(subjects) => found.push(StoredObservation { subjects, ..o }),
-                None => {
-                    unread.push(o.id.clone());
-                    found.push(o);
-                }
-            }
-        }
-        if !unread.is_empty() {
-            let mut subjects = crate::with_conn!(self, |conn| load_subjects!(conn, unread));
-            for o in &mut found {
-                if let Some(s) = subjects.remove(&o.id) {
-                    o.subjects = s;
-                }
-            }
-        }
-        Ok(Some(found))
+        self.with_subjects(rows).map(Some)
     }
 
+    /// The rows as stored results, with their patients' identifiers read back from each one's
+    /// source (`with_source_subjects`), or from the table for those whose source does not give
+    /// them.
     fn with_subjects(
         &self,
         rows: Vec<ObservationRow>,
     ) -> Result<Vec<StoredObservation>, StoreError> {
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut subjects = crate::with_conn!(self, |conn| load_subjects!(conn, ids));
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let s = subjects.remove(&r.id).unwrap_or_default();
-                r.into_stored(s)
-            })
-            .collect())
+        let (mut found, unread) = with_source_subjects(rows);
+        if !unread.is_empty() {
+            crate::with_conn!(self, |conn| subjects_from_table!(conn, found, unread));
+        }
+        Ok(found)
     }
 }

@@ -120,7 +120,8 @@ fn rows_stored_before_the_chains_are_chained_once() {
 }
 
 /// A database of the release before 2026-12-14: the results' table with its second unique
-/// index, the chain links in a rowid table and in their long form.
+/// index, the chain links in a rowid table and in their long form, the patients' identifiers
+/// by result and again by patient.
 fn as_before_2026_12_14(db: &huren_testkit::TestDb) {
     let (dir, long_form) = if db.is_postgres() {
         (
@@ -152,6 +153,7 @@ fn as_before_2026_12_14(db: &huren_testkit::TestDb) {
     };
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
     for name in [
+        "2026-12-14-000003_subjects_by_patient_only",
         "2026-12-14-000002_observations_by_id_only",
         "2026-12-14-000001_compact_chain_links",
     ] {
@@ -166,7 +168,7 @@ fn as_before_2026_12_14(db: &huren_testkit::TestDb) {
     }
     db.execute(&format!(
         "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261214000001', \
-         '20261214000002'); {long_form}"
+         '20261214000002', '20261214000003'); {long_form}"
     ));
 }
 
@@ -200,7 +202,7 @@ fn the_rebuilding_migrations_keep_every_row_and_every_chain() {
             before,
             "{db:?}: the long form reads as the compact one"
         );
-        assert_eq!(store.migrate().unwrap(), 2, "{db:?}");
+        assert_eq!(store.migrate().unwrap(), 3, "{db:?}");
         // Nothing cascaded away with the old table, nothing was rewritten.
         assert_eq!(intact(store), before, "{db:?}");
         assert_eq!(read(store), rows, "{db:?}");

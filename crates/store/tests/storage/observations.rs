@@ -270,6 +270,68 @@ fn a_patients_results_carry_every_subject_from_their_source_or_the_table() {
     });
 }
 
+/// A result corrected to another patient (the wrong patient's chart, put right) is found under
+/// the new patient only: the rows of the identifiers it was stored with are deleted by their
+/// key, whether its source gave them or the table did.
+#[test]
+fn a_result_corrected_to_another_patient_leaves_the_first_one() {
+    each_db(|db, store| {
+        let by = |patient: &Identifier| {
+            store
+                .search_observations(&ObservationQuery {
+                    subject: Some(patient.clone()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|o| (o.identity, o.version, o.subjects))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        let wrong = Identifier::new("urn:cn:resident-id", "420106198001010000");
+        let right = Identifier::new("urn:cn:resident-id", "420106198001019999");
+        let sent_for = |patient: &Identifier| {
+            let mut sent = huren_core::result::LabResult::new("entry[0]");
+            sent.patient.identifiers = vec![patient.clone()];
+            sent
+        };
+        // Its subjects from its source: the source's, even where the result says otherwise.
+        let mut first = obs("hosp-a", "urn:lis|moved", "5.1");
+        first.source = serde_json::to_string(&sent_for(&wrong)).unwrap();
+        first.subjects = vec![Identifier::new("urn:x", "ignored")];
+        // Its subjects from the table (a source that is not a sent result's).
+        let mut other = obs("hosp-a", "urn:lis|moved-too", "5.1");
+        other.subjects = vec![wrong.clone()];
+        store
+            .write_observations(&[(first.clone(), None), (other.clone(), None)])
+            .unwrap();
+        assert_eq!(by(&wrong).len(), 2, "{db:?}");
+        assert!(
+            by(&Identifier::new("urn:x", "ignored")).is_empty(),
+            "{db:?}"
+        );
+
+        let mut first_fixed = obs("hosp-a", "urn:lis|moved", "5.2");
+        first_fixed.source = serde_json::to_string(&sent_for(&right)).unwrap();
+        let mut other_fixed = obs("hosp-a", "urn:lis|moved-too", "5.2");
+        other_fixed.subjects = vec![right.clone()];
+        store
+            .write_observations(&[(first_fixed, None), (other_fixed, None)])
+            .unwrap();
+        assert!(by(&wrong).is_empty(), "{db:?}: {:?}", by(&wrong));
+        assert_eq!(
+            by(&right),
+            [
+                ("urn:lis|moved".to_owned(), 2, vec![right.clone()]),
+                ("urn:lis|moved-too".to_owned(), 2, vec![right.clone()])
+            ],
+            "{db:?}"
+        );
+    });
+}
+
 #[test]
 fn unmapped_sightings_are_counted_once_per_new_result() {
     each_db(|db, store| {
