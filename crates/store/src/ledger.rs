@@ -36,6 +36,42 @@ fn unlines(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// An audit record's entity as stored: a result, or a version of it, the most frequent by far
+/// (a search lists every result it served, a batch every result it wrote), as `@ID` or
+/// `@ID/N` instead of `Observation/ID` or `Observation/ID/_history/N` (~22 of their ~56
+/// bytes); an entity that begins with `@` itself is stored behind one more `@`; anything else
+/// as it is. [`expand_entity`] gives back the entity byte for byte; rows written before hold
+/// every entity whole and read as they are.
+fn compact_entity(entity: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if entity.starts_with('@') {
+        return Cow::Owned(format!("@{entity}"));
+    }
+    let Some(rest) = entity.strip_prefix(OBSERVATION_PREFIX) else {
+        return Cow::Borrowed(entity);
+    };
+    let plain = |id: &str| !id.is_empty() && !id.starts_with('@') && !id.contains('/');
+    match rest.split_once(HISTORY) {
+        Some((id, version)) if plain(id) && !version.contains('/') => {
+            Cow::Owned(format!("@{id}/{version}"))
+        }
+        None if plain(rest) => Cow::Owned(format!("@{rest}")),
+        _ => Cow::Borrowed(entity),
+    }
+}
+
+/// The entity of a stored line ([`compact_entity`]).
+fn expand_entity(line: &str) -> String {
+    match line.strip_prefix('@') {
+        Some(escaped) if escaped.starts_with('@') => escaped.to_owned(),
+        Some(compact) => match compact.split_once('/') {
+            Some((id, version)) => format!("{OBSERVATION_PREFIX}{id}{HISTORY}{version}"),
+            None => format!("{OBSERVATION_PREFIX}{compact}"),
+        },
+        None => line.to_owned(),
+    }
+}
+
 #[derive(Insertable, Debug)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub(crate) struct NewAudit {
@@ -90,7 +126,12 @@ impl NewAudit {
                 .map(|h| h.as_str().to_owned())
                 .unwrap_or_default(),
             patients: lines(&r.patients),
-            entities: lines(&entities),
+            entities: lines(
+                &entities
+                    .iter()
+                    .map(|e| compact_entity(e).into_owned())
+                    .collect::<Vec<_>>(),
+            ),
             purpose,
             purpose_text,
         }
@@ -137,7 +178,10 @@ impl AuditRow {
             description: self.description,
             site: hospital(&self.site),
             patients: unlines(&self.patients),
-            entities: unlines(&self.entities),
+            entities: unlines(&self.entities)
+                .iter()
+                .map(|l| expand_entity(l))
+                .collect(),
             purpose: Some((self.purpose, self.purpose_text)).filter(|(p, _)| !p.is_empty()),
         }
     }
@@ -384,14 +428,25 @@ impl Store {
                 query = query.filter(a::recorded_at.lt(to));
             }
             if let Some(entity) = &q.entity {
+                // The entity itself or a version of it, whole (rows written before the
+                // compact form) or compact (`compact_entity`).
                 let e = escape(entity);
+                let compact = compact_entity(entity);
+                let c = escape(&compact);
+                let c_versions = if compact == entity.as_str() {
+                    format!("%\n{c}\n%")
+                } else {
+                    format!("%\n{c}/%")
+                };
                 query = query.filter(
                     a::entities
                         .like(format!("%\n{e}\n%"))
                         .escape('\\')
                         .or(a::entities
                             .like(format!("%\n{e}/\\_history/%"))
-                            .escape('\\')),
+                            .escape('\\'))
+                        .or(a::entities.like(format!("%\n{c}\n%")).escape('\\'))
+                        .or(a::entities.like(c_versions).escape('\\')),
                 );
             }
             if let Some(patient) = &q.patient {
@@ -415,6 +470,36 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entities_are_stored_compactly_and_read_back_byte_for_byte() {
+        let id = "4aeac9325ac030f7cc46f3ba8ba359e3";
+        for (entity, stored) in [
+            (format!("Observation/{id}/_history/3"), format!("@{id}/3")),
+            (format!("Observation/{id}"), format!("@{id}")),
+            ("@odd".to_owned(), "@@odd".to_owned()),
+            ("@@".to_owned(), "@@@".to_owned()),
+            // Kept whole: other resources, and shapes the compact form cannot say.
+            (
+                "ConceptMap/hosp-a".to_owned(),
+                "ConceptMap/hosp-a".to_owned(),
+            ),
+            ("Observation/@x".to_owned(), "Observation/@x".to_owned()),
+            ("Observation/a/b".to_owned(), "Observation/a/b".to_owned()),
+            (
+                "Observation/a/_history/1/2".to_owned(),
+                "Observation/a/_history/1/2".to_owned(),
+            ),
+            ("Observation/".to_owned(), "Observation/".to_owned()),
+            (
+                "Observation//_history/1".to_owned(),
+                "Observation//_history/1".to_owned(),
+            ),
+        ] {
+            assert_eq!(compact_entity(&entity), stored.as_str());
+            assert_eq!(expand_entity(&stored), entity);
+        }
+    }
 
     #[test]
     fn lines_round_trip() {

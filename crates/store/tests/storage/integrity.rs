@@ -214,3 +214,52 @@ fn the_rebuilding_migrations_keep_every_row_and_every_chain() {
         assert_eq!(after[0].1, before[0].1 + 1, "{db:?}: {after:?}");
     });
 }
+
+/// Audit entities are stored compactly; a search by entity finds a result and its versions in
+/// records of either form (records written before keep their entities whole).
+#[test]
+fn audit_records_are_found_by_entity_in_either_form() {
+    each_db(|db, store| {
+        let first = obs("hosp-a", "urn:r|1", "5.1");
+        store.write_observations(&[(first.clone(), None)]).unwrap();
+        let id = &first.id;
+        // A record of the release before, its entities whole.
+        db.execute(&format!(
+            "INSERT INTO audit_events (recorded_at, agent, role, agent_hospital, address, \
+             request, kind, action, outcome, description, site, patients, entities, purpose, \
+             purpose_text) VALUES (1, 'old', 'system', '', '', 'POST /fhir', 'results', 'C', \
+             '0', '', 'hosp-a', '', '\nObservation/{id}/_history/1\nConceptMap/x\n', '', '')"
+        ));
+        let by = |entity: String| {
+            let mut agents: Vec<(String, Vec<String>)> = store
+                .audit_events(&AuditQuery {
+                    entity: Some(entity),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.actor.sub, e.entities))
+                .collect();
+            agents.sort();
+            agents
+        };
+        let version = format!("Observation/{id}/_history/1");
+        let both = vec![
+            ("huren".to_owned(), vec![version.clone()]),
+            (
+                "old".to_owned(),
+                vec![version.clone(), "ConceptMap/x".to_owned()],
+            ),
+        ];
+        assert_eq!(by(format!("Observation/{id}")), both, "{db:?}");
+        assert_eq!(by(version), both, "{db:?}");
+        assert!(
+            by(format!("Observation/{id}/_history/2")).is_empty(),
+            "{db:?}"
+        );
+        assert!(by(format!("Observation/{}", &id[..8])).is_empty(), "{db:?}");
+        assert_eq!(by("ConceptMap/x".into()).len(), 1, "{db:?}");
+        assert!(by("ConceptMap".into()).is_empty(), "{db:?}");
+    });
+}
