@@ -97,9 +97,21 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
+/// What a result version's item begins with; [`OBSERVATION_ITEM_HISTORY`] follows its id.
+pub const OBSERVATION_ITEM_PREFIX: &str = "Observation/";
+/// What separates a result version's id from its version in its item.
+pub const OBSERVATION_ITEM_HISTORY: &str = "/_history/";
+
 /// The item of a result version.
 pub fn observation_item(id: &str, version: i64) -> String {
-    format!("Observation/{id}/_history/{version}")
+    format!("{OBSERVATION_ITEM_PREFIX}{id}{OBSERVATION_ITEM_HISTORY}{version}")
+}
+
+/// The id and the version (as written) of a result version's item ([`observation_item`]);
+/// `None` for another shape.
+pub fn parse_observation_item(item: &str) -> Option<(&str, &str)> {
+    item.strip_prefix(OBSERVATION_ITEM_PREFIX)?
+        .split_once(OBSERVATION_ITEM_HISTORY)
 }
 
 /// The item of a mapping change with the link's `seq`.
@@ -425,6 +437,16 @@ mod tests {
         let b = walk(&gap, &[digests[0], digests[2]]).unwrap_err();
         assert_eq!(b.seq, 2);
         assert!(b.problem.contains("missing"), "{}", b.problem);
+    }
+
+    #[test]
+    fn an_item_parses_back_into_its_id_and_version() {
+        assert_eq!(
+            parse_observation_item(&observation_item("abc", 12)),
+            Some(("abc", "12"))
+        );
+        assert_eq!(parse_observation_item("Observation/abc"), None);
+        assert_eq!(parse_observation_item("MappingChange/h/1"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! PostgreSQL, a read transaction on SQLite's WAL), so writes going on meanwhile are neither
 //! half seen nor reported as breaks.
 
-use crate::ledger::{Ledger, LinkRow, Pending};
+use crate::ledger::{Ledger, LinkRow, Pending, stored_kind};
 use crate::observations::{HistoryRow as VersionRow, ObservationRow};
 use crate::rows::{HistoryRow, MappingRow};
 use crate::schema;
@@ -198,13 +198,9 @@ macro_rules! chain_read_impl {
             ) -> QueryResult<HashSet<String>> {
                 use schema::chain_links::dsl as l;
                 // Both the compact and the long form of the kind (`LinkRow`).
-                let short = match kind {
-                    LinkKind::Observation => "o",
-                    LinkKind::Mapping => "m",
-                };
                 let rows: Vec<LinkRow> = l::chain_links
                     .filter(l::hospital_id.eq(hospital))
-                    .filter(l::kind.eq_any([short, kind.as_str()]))
+                    .filter(l::kind.eq_any([stored_kind(kind), kind.as_str()]))
                     .select(LinkRow::as_select())
                     .load(self)?;
                 Ok(rows.into_iter().map(|r| r.into_link().item).collect())
@@ -364,9 +360,7 @@ fn walk(conn: &mut impl ChainRead, hospital: &str) -> QueryResult<ChainReport> {
 }
 
 fn observation_id(item: &str) -> Option<String> {
-    let rest = item.strip_prefix("Observation/")?;
-    let (id, _) = rest.split_once("/_history/")?;
-    Some(id.to_owned())
+    huren_core::integrity::parse_observation_item(item).map(|(id, _)| id.to_owned())
 }
 
 fn clone_change(row: &HistoryRow) -> Option<huren_core::mapping::MappingChange> {

@@ -11,7 +11,10 @@ use crate::{Pools, Store, StoreError, with_conn, with_write_conn};
 use diesel::prelude::*;
 use huren_core::HospitalId;
 use huren_core::audit::{Actor, AuditAction, AuditOutcome, AuditQuery, AuditRecord};
-use huren_core::integrity::{Chain, ChainLink, GENESIS, Hash, LinkKind};
+use huren_core::integrity::{
+    Chain, ChainLink, GENESIS, Hash, LinkKind, OBSERVATION_ITEM_HISTORY, OBSERVATION_ITEM_PREFIX,
+    parse_observation_item,
+};
 
 /// At most this many entities are listed in one audit record; the description gives the
 /// total (the mapping history and the chain keep every item).
@@ -19,11 +22,11 @@ pub(crate) const MAX_ENTITIES: usize = 1000;
 
 /// Lines with a line break before the first and after the last, so that
 /// `LIKE '%\nX\n%'` finds X exactly.
-fn lines(items: &[String]) -> String {
+fn lines<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
     let mut s = String::from("\n");
     for i in items {
         // A line break inside an item would split it: replaced, never needed in practice.
-        s.push_str(&i.replace('\n', " "));
+        s.push_str(&i.as_ref().replace('\n', " "));
         s.push('\n');
     }
     s
@@ -47,11 +50,11 @@ fn compact_entity(entity: &str) -> std::borrow::Cow<'_, str> {
     if entity.starts_with('@') {
         return Cow::Owned(format!("@{entity}"));
     }
-    let Some(rest) = entity.strip_prefix(OBSERVATION_PREFIX) else {
+    let Some(rest) = entity.strip_prefix(OBSERVATION_ITEM_PREFIX) else {
         return Cow::Borrowed(entity);
     };
     let plain = |id: &str| !id.is_empty() && !id.starts_with('@') && !id.contains('/');
-    match rest.split_once(HISTORY) {
+    match parse_observation_item(entity) {
         Some((id, version)) if plain(id) && !version.contains('/') => {
             Cow::Owned(format!("@{id}/{version}"))
         }
@@ -60,14 +63,22 @@ fn compact_entity(entity: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `Observation/ID/_history/N` for the compact `ID/N`, `Observation/ID` for `ID`: the
+/// expansion of a chain link's item ([`LinkRow`]) and of an audit entity ([`compact_entity`]).
+fn expand_observation(compact: &str) -> String {
+    match compact.split_once('/') {
+        Some((id, version)) => {
+            format!("{OBSERVATION_ITEM_PREFIX}{id}{OBSERVATION_ITEM_HISTORY}{version}")
+        }
+        None => format!("{OBSERVATION_ITEM_PREFIX}{compact}"),
+    }
+}
+
 /// The entity of a stored line ([`compact_entity`]).
 fn expand_entity(line: &str) -> String {
     match line.strip_prefix('@') {
         Some(escaped) if escaped.starts_with('@') => escaped.to_owned(),
-        Some(compact) => match compact.split_once('/') {
-            Some((id, version)) => format!("{OBSERVATION_PREFIX}{id}{HISTORY}{version}"),
-            None => format!("{OBSERVATION_PREFIX}{compact}"),
-        },
+        Some(compact) => expand_observation(compact),
         None => line.to_owned(),
     }
 }
@@ -126,12 +137,7 @@ impl NewAudit {
                 .map(|h| h.as_str().to_owned())
                 .unwrap_or_default(),
             patients: lines(&r.patients),
-            entities: lines(
-                &entities
-                    .iter()
-                    .map(|e| compact_entity(e).into_owned())
-                    .collect::<Vec<_>>(),
-            ),
+            entities: lines(entities.iter().map(|e| compact_entity(e))),
             purpose,
             purpose_text,
         }
@@ -214,12 +220,16 @@ fn hash(bytes: &[u8]) -> Hash {
     bytes.try_into().unwrap_or([0xff; 32])
 }
 
-/// The prefix of a result version's item; `/_history/` follows its id.
-const OBSERVATION_PREFIX: &str = "Observation/";
-const HISTORY: &str = "/_history/";
+/// How a link's kind is stored (`LinkRow`).
+pub(crate) fn stored_kind(kind: LinkKind) -> &'static str {
+    match kind {
+        LinkKind::Observation => "o",
+        LinkKind::Mapping => "m",
+    }
+}
 
 impl LinkRow {
-    pub(crate) fn new(hospital: &str, l: &ChainLink) -> LinkRow {
+    fn new(hospital: &str, l: &ChainLink) -> LinkRow {
         let item = match l.kind {
             LinkKind::Observation => compact_observation_item(&l.item),
             LinkKind::Mapping => {
@@ -229,11 +239,7 @@ impl LinkRow {
         LinkRow {
             hospital_id: hospital.to_owned(),
             seq: l.seq,
-            kind: match l.kind {
-                LinkKind::Observation => "o",
-                LinkKind::Mapping => "m",
-            }
-            .to_owned(),
+            kind: stored_kind(l.kind).to_owned(),
             item: item.unwrap_or_else(|| l.item.clone()),
             digest: l.digest.to_vec(),
             state: if l.state == GENESIS {
@@ -254,12 +260,10 @@ impl LinkRow {
             other => LinkKind::parse(other).unwrap_or(LinkKind::Mapping),
         };
         let item = match kind {
-            LinkKind::Observation if !self.item.starts_with(OBSERVATION_PREFIX) => {
-                match self.item.split_once('/') {
-                    Some((id, version)) => format!("{OBSERVATION_PREFIX}{id}{HISTORY}{version}"),
-                    // Not written by huren: an item no version has, so reported as gone.
-                    None => format!("{OBSERVATION_PREFIX}{}", self.item),
-                }
+            // Without a version the item is not one huren writes: no version has it, so it is
+            // reported as gone.
+            LinkKind::Observation if !self.item.starts_with(OBSERVATION_ITEM_PREFIX) => {
+                expand_observation(&self.item)
             }
             LinkKind::Mapping if self.item.is_empty() => {
                 huren_core::integrity::mapping_item(&self.hospital_id, self.seq)
@@ -284,13 +288,12 @@ impl LinkRow {
 /// `ID/N` for `Observation/ID/_history/N` (`None`: another shape, stored whole). Only an item
 /// that the expansion in [`LinkRow::into_link`] gives back byte for byte is compacted.
 fn compact_observation_item(item: &str) -> Option<String> {
-    let rest = item.strip_prefix(OBSERVATION_PREFIX)?;
-    let (id, version) = rest.split_once(HISTORY)?;
+    let (id, version) = parse_observation_item(item)?;
     let compact = format!("{id}/{version}");
     (!id.is_empty()
         && !id.contains('/')
         && !version.contains('/')
-        && !compact.starts_with(OBSERVATION_PREFIX))
+        && !compact.starts_with(OBSERVATION_ITEM_PREFIX))
     .then_some(compact)
 }
 
@@ -506,7 +509,7 @@ mod tests {
         let items = vec!["Observation/a/_history/1".to_string(), "x y".to_string()];
         assert_eq!(lines(&items), "\nObservation/a/_history/1\nx y\n");
         assert_eq!(unlines(&lines(&items)), items);
-        assert!(unlines(&lines(&[])).is_empty());
+        assert!(unlines(&lines(Vec::<String>::new())).is_empty());
     }
 
     fn link(seq: i64, kind: LinkKind, item: &str, state: Hash) -> ChainLink {

@@ -481,8 +481,12 @@ impl Store {
                     }
                     Ok(applied)
                 });
-                diesel::sql_query("PRAGMA foreign_keys = ON").execute(&mut *conn)?;
-                applied
+                // Back on for the pooled connection whatever happened; the migrations' own
+                // error, if any, is the one to report.
+                let restored = diesel::sql_query("PRAGMA foreign_keys = ON").execute(&mut *conn);
+                let applied = applied?;
+                restored?;
+                Ok(applied)
             }
             Pools::Pg(pool) => {
                 let mut conn = pool.get().map_err(|e| StoreError::Connect(e.to_string()))?;
