@@ -70,11 +70,13 @@ pub struct ChainLink {
 
 /// Lower-case hex of a digest.
 pub fn hex(hash: &Hash) -> String {
-    use std::fmt::Write;
-    hash.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    base16ct::lower::encode_string(hash)
+}
+
+/// Lower-case hex of a digest, written into `buf` (no allocation: a link hashes three).
+fn hex_in<'b>(hash: &Hash, buf: &'b mut [u8; 64]) -> &'b str {
+    // 64 bytes hold the hex of 32: the encoder cannot fail.
+    base16ct::lower::encode_str(hash, buf).unwrap_or_default()
 }
 
 fn sha256_json(value: &impl Serialize) -> Hash {
@@ -245,13 +247,14 @@ pub fn link(
         seq: i64,
         state: &'a str,
     }
+    let (mut d, mut p, mut s) = ([0; 64], [0; 64], [0; 64]);
     sha256_json(&Canonical {
-        digest: &hex(digest),
+        digest: hex_in(digest, &mut d),
         item,
         kind: kind.as_str(),
-        prev: &hex(prev),
+        prev: hex_in(prev, &mut p),
         seq,
-        state: &hex(state),
+        state: hex_in(state, &mut s),
     })
 }
 
@@ -449,8 +452,38 @@ mod tests {
         assert_eq!(parse_observation_item("MappingChange/h/1"), None);
     }
 
+    /// A link's formula is fixed: chains written by every earlier release must still verify.
+    #[test]
+    fn a_link_is_the_digest_of_its_canonical_json() {
+        let mut digest = [0u8; 32];
+        for (i, b) in digest.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37);
+        }
+        let l = link(
+            &[0; 32],
+            7,
+            LinkKind::Observation,
+            "Observation/abc/_history/2",
+            &digest,
+            &[0xab; 32],
+        );
+        // sha256 of {"digest":"00254a…","item":"Observation/abc/_history/2","kind":"observation",
+        // "prev":"00…","seq":7,"state":"abab…"}, computed apart (Python's hashlib).
+        assert_eq!(
+            hex(&l),
+            "efafeea1c5609c9a107f7589544ba2f3b6ddc5b26501dce253b4cd44b7975acd"
+        );
+    }
+
     #[test]
     fn hex_is_lower_case() {
         assert_eq!(hex(&[0xab; 32]), "ab".repeat(32));
+        let mut h = [0u8; 32];
+        for (i, b) in h.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37);
+        }
+        let expected: String = h.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&h), expected);
+        assert_eq!(hex_in(&h, &mut [0; 64]), expected);
     }
 }

@@ -4,18 +4,28 @@
 //! Why: those texts were ~2.8 kB per result, one SQLite page each with the rest of the page
 //! wasted, about 5 kB per stored result in all. They are JSON made mostly of the same keys,
 //! code system URLs and reason texts, which zstd with a dictionary trained on stored results
-//! reduces to about an eighth (366 bytes on average for 2.8 kB in the performance harness;
-//! `docs/performance.md`). zstd is the `zstd` crate (the reference
-//! C library, built from source by `cc`; tantivy already links it), not a hand-written codec.
+//! reduces to a small fraction (on the performance harness's results: ~130 bytes for 2.9 kB with
+//! dictionary 2; `docs/performance.md`). zstd is the `zstd` crate (the reference C library,
+//! built from source by `cc`; tantivy already links it), not a hand-written codec.
 //!
-//! Format: one byte naming the format, then the data. Format 1 is a zstd frame (with its
-//! checksum) compressed with dictionary 1 (`dict/observations-1.zdict`, 32 KiB, dictionary id 1)
-//! of `resource NUL source NUL recognition` (JSON never holds a raw NUL). A dictionary, once
-//! used, must be kept for as long as rows use it: a better one is added as format 2 with its
-//! own id, and rows written before keep decoding with dictionary 1.
+//! Format: one byte naming the format, then a zstd frame (with its checksum) of
+//! `resource NUL source NUL recognition` (JSON never holds a raw NUL), compressed with the
+//! format's dictionary: format 1 with dictionary 1 (`dict/observations-1.zdict`, 32 KiB,
+//! dictionary id 1), format 2 with dictionary 2 (`dict/observations-2.zdict`, 110 KiB, id 2).
+//! New rows are written in format 2. A dictionary, once used, must be kept for as long as rows
+//! use it: a better one is added as a new format with its own id, and rows written before keep
+//! decoding with theirs.
 //!
 //! Dictionary 1 was trained with `zstd --train --maxdict=32768 --dictID=1` on 4,000 results
 //! stored by the performance harness (`benches/src/bin/perf.rs`) for 10 of its hospitals.
+//! Dictionary 2 was trained with `zstd --train --maxdict=112640 --dictID=2` (zstd's default
+//! size) on 12,000 results stored by the harness for its 50 hospitals, after the stored
+//! resource had gained its recognition tag and extension, which dictionary 1 had never seen:
+//! on 2,000 results of another run of the harness it makes frames of 132 bytes where dictionary
+//! 1 made 429 at the same level (3), and packs and unpacks about twice as fast. The harness's
+//! results come from one generator; real results, with other names, values and identifiers,
+//! pack less well (`zstd -b3 -D crates/store/dict/observations-2.zdict` on a sample of a
+//! deployment's own bodies measures it).
 //!
 //! Rows written before `body` existed keep their texts in the old columns and an empty `body`;
 //! they are read as they are ([`unpack_or`]).
@@ -23,31 +33,36 @@
 use std::cell::RefCell;
 use std::sync::LazyLock;
 
-/// The format byte of dictionary-1 zstd frames.
+/// The format byte of dictionary-1 zstd frames (read only).
 const FORMAT_1: u8 = 1;
+/// The format byte of dictionary-2 zstd frames (written).
+const FORMAT_2: u8 = 2;
 /// The dictionary of format 1.
 const DICTIONARY_1: &[u8] = include_bytes!("../dict/observations-1.zdict");
-/// zstd's level: 6, its first with lazy matching, which on the harness's results makes frames of
-/// 331 bytes where the default (3) made 392 (stored bodies 433 → 366 bytes), for ~13 µs more
-/// per result to pack and ~1 µs more to unpack; levels above it gain a few bytes more at
-/// several times the cost
-/// (`docs/performance.md`, the seventh pass). The level is the packer's alone: frames of any
-/// level unpack alike, so rows packed at 3 read as before.
-const LEVEL: i32 = 6;
+/// The dictionary of format 2.
+const DICTIONARY_2: &[u8] = include_bytes!("../dict/observations-2.zdict");
+/// zstd's level: its default, 3. With dictionary 2, level 6 (lazy matching) made frames ~5 %
+/// smaller at a sixth of the speed: 30 µs per result to pack on this machine, 14 % of the
+/// ingest's time (`docs/performance.md`, the eighth pass). The level is the packer's alone:
+/// frames of any level unpack alike.
+const LEVEL: i32 = 3;
 /// The largest unpacked size taken (a stored result is a few kB; this bounds a corrupt frame).
 const MAX_UNPACKED: usize = 16 << 20;
 
-static ENCODER_1: LazyLock<zstd::dict::EncoderDictionary<'static>> =
-    LazyLock::new(|| zstd::dict::EncoderDictionary::copy(DICTIONARY_1, LEVEL));
+static ENCODER_2: LazyLock<zstd::dict::EncoderDictionary<'static>> =
+    LazyLock::new(|| zstd::dict::EncoderDictionary::copy(DICTIONARY_2, LEVEL));
 static DECODER_1: LazyLock<zstd::dict::DecoderDictionary<'static>> =
     LazyLock::new(|| zstd::dict::DecoderDictionary::copy(DICTIONARY_1));
+static DECODER_2: LazyLock<zstd::dict::DecoderDictionary<'static>> =
+    LazyLock::new(|| zstd::dict::DecoderDictionary::copy(DICTIONARY_2));
 
 thread_local! {
     static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    /// One decompressor per format, made when a row of that format is first read.
+    static DECOMPRESSORS: RefCell<[Option<zstd::bulk::Decompressor<'static>>; 2]> = const { RefCell::new([None, None]) };
 }
 
-/// Packs the three texts (format 1).
+/// Packs the three texts (format 2).
 pub(crate) fn pack(resource: &str, source: &str, recognition: &str) -> Vec<u8> {
     let mut plain = Vec::with_capacity(resource.len() + source.len() + recognition.len() + 2);
     plain.extend_from_slice(resource.as_bytes());
@@ -65,14 +80,14 @@ pub(crate) fn pack(resource: &str, source: &str, recognition: &str) -> Vec<u8> {
             .compress(&plain)
             .expect("zstd compresses any input into a growable buffer");
         let mut out = Vec::with_capacity(frame.len() + 1);
-        out.push(FORMAT_1);
+        out.push(FORMAT_2);
         out.extend_from_slice(&frame);
         out
     })
 }
 
 fn new_compressor() -> zstd::bulk::Compressor<'static> {
-    let mut c = zstd::bulk::Compressor::with_prepared_dictionary(&ENCODER_1)
+    let mut c = zstd::bulk::Compressor::with_prepared_dictionary(&ENCODER_2)
         .expect("a zstd context with a prepared dictionary");
     c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
         .expect("the checksum flag is a valid parameter");
@@ -82,20 +97,22 @@ fn new_compressor() -> zstd::bulk::Compressor<'static> {
 /// The three texts of a packed body.
 pub(crate) fn unpack(body: &[u8]) -> Result<(String, String, String), String> {
     let (&format, frame) = body.split_first().ok_or("empty body")?;
-    if format != FORMAT_1 {
-        return Err(format!("unknown body format {format}"));
-    }
+    let (slot, dictionary) = match format {
+        FORMAT_1 => (0, &*DECODER_1),
+        FORMAT_2 => (1, &*DECODER_2),
+        _ => return Err(format!("unknown body format {format}")),
+    };
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
         Ok(Some(n)) if n <= MAX_UNPACKED as u64 => n as usize,
         Ok(_) => return Err("body frame without a usable content size".into()),
         Err(e) => return Err(format!("body is not a zstd frame: {e:?}")),
     };
-    let plain = DECOMPRESSOR.with(|cell| {
+    let plain = DECOMPRESSORS.with(|cell| {
         let mut cell = cell.borrow_mut();
-        let d = match &mut *cell {
+        let d = match &mut cell[slot] {
             Some(d) => d,
-            None => cell.insert(
-                zstd::bulk::Decompressor::with_prepared_dictionary(&DECODER_1)
+            empty => empty.insert(
+                zstd::bulk::Decompressor::with_prepared_dictionary(dictionary)
                     .map_err(|e| format!("zstd context: {e}"))?,
             ),
         };
@@ -150,9 +167,39 @@ mod tests {
             ("血糖 ✓", "{\"note\":\"a\\u0000b\"}", "{}"),
         ] {
             let body = pack(r, s, g);
-            assert_eq!(body[0], FORMAT_1);
+            assert_eq!(body[0], FORMAT_2);
             assert_eq!(unpack(&body).unwrap(), (r.into(), s.into(), g.into()));
         }
+    }
+
+    /// A body as the releases before dictionary 2 wrote it: format 1, dictionary 1, level 6.
+    fn pack_format_1(plain: &[u8]) -> Vec<u8> {
+        let mut c = zstd::bulk::Compressor::with_dictionary(6, DICTIONARY_1).unwrap();
+        c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))
+            .unwrap();
+        let mut body = vec![FORMAT_1];
+        body.extend(c.compress(plain).unwrap());
+        body
+    }
+
+    #[test]
+    fn rows_of_format_1_read_as_before() {
+        let body = pack_format_1(b"{\"resourceType\":\"Observation\"}\0{\"value\":\"5\"}\0{}");
+        assert_eq!(
+            unpack(&body).unwrap(),
+            (
+                r#"{"resourceType":"Observation"}"#.into(),
+                r#"{"value":"5"}"#.into(),
+                "{}".into()
+            )
+        );
+        // Each frame names its dictionary: read with the other format's, it is an error.
+        let mut wrong = body.clone();
+        wrong[0] = FORMAT_2;
+        assert!(unpack(&wrong).is_err());
+        let mut wrong = pack("a", "b", "c");
+        wrong[0] = FORMAT_1;
+        assert!(unpack(&wrong).is_err());
     }
 
     #[test]
@@ -176,6 +223,7 @@ mod tests {
         assert!(unpack(&[]).is_err());
         assert!(unpack(&[9, 1, 2]).unwrap_err().contains("format 9"));
         assert!(unpack(&[FORMAT_1, 1, 2, 3]).is_err());
+        assert!(unpack(&[FORMAT_2, 1, 2, 3]).is_err());
         let (r, s, g) = unpack_or("x", &body, ("a".into(), "b".into(), "c".into()));
         assert_eq!((r.as_str(), s.as_str(), g.as_str()), ("", "", ""));
         let old = unpack_or("x", &[], ("a".into(), "b".into(), "c".into()));
