@@ -71,8 +71,8 @@ impl Application {
         let facilities = facility_table(&settings)?;
         let hospitals: Vec<_> = facilities.values().cloned().collect();
         let (store, catalog) = web::block(move || -> anyhow::Result<_> {
-            let store =
-                Store::connect_with(&db, db_pool).with_context(|| format!("opening {db}"))?;
+            let store = Store::connect_checkpointing(&db, db_pool)
+                .with_context(|| format!("opening {db}"))?;
             // Nodes started together: one migrates and seeds, the others wait for it.
             store.while_starting(|| -> anyhow::Result<()> {
                 let applied = store.migrate()?;
@@ -252,21 +252,27 @@ fn facility_table(settings: &Settings) -> anyhow::Result<HashMap<String, Hospita
     Ok(table)
 }
 
+/// The WAL size above which the server copies it back into the database next to the writers
+/// (SQLite): 16 MiB, four times SQLite's own automatic checkpoint, which the server switches off
+/// (`Store::connect_checkpointing`). A page written again and again (an index's last leaf) is
+/// copied once per checkpoint, so fewer checkpoints copy less.
+pub const WAL_CHECKPOINT_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The WAL size above which the server checkpoints and truncates it (SQLite).
 pub const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Keeps SQLite's WAL bounded under sustained writes: every second, a WAL over
-/// [`WAL_LIMIT_BYTES`] is checkpointed and truncated (`Store::checkpoint`). PostgreSQL: returns
-/// at once.
+/// Keeps SQLite's WAL copied back and bounded under sustained writes: four times a second, a
+/// WAL over [`WAL_CHECKPOINT_BYTES`] is checkpointed and one over [`WAL_LIMIT_BYTES`] also
+/// truncated (`Store::checkpoint`). PostgreSQL: returns at once.
 async fn checkpoint_wal(store: Store) {
     if store.backend() != "sqlite" {
         return;
     }
-    let mut interval = actix_web::rt::time::interval(Duration::from_secs(1));
+    let mut interval = actix_web::rt::time::interval(Duration::from_millis(250));
     loop {
         interval.tick().await;
         let s = store.clone();
-        match web::block(move || s.checkpoint(WAL_LIMIT_BYTES)).await {
+        match web::block(move || s.checkpoint(WAL_CHECKPOINT_BYTES, WAL_LIMIT_BYTES)).await {
             Ok(Ok(Some(bytes))) => tracing::debug!(wal_bytes = bytes, "WAL checkpointed"),
             Ok(Ok(None)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "WAL checkpoint failed"),

@@ -251,9 +251,12 @@ mod quality;
 /// (the 2 MiB default makes a 100k-row import thrash the indexes of a large table; 64 MiB on
 /// each of the pool's 8 connections took the server past 780 MB during a 1M-result ingest), and a
 /// 64 MiB limit to which the WAL file is truncated after a checkpoint resets it (see
-/// [`Store::checkpoint`]).
+/// [`Store::checkpoint`]). With `auto_checkpoint` off, SQLite's automatic checkpoint is too
+/// ([`Store::connect_checkpointing`]).
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    auto_checkpoint: bool,
+}
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
@@ -264,7 +267,12 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
              PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
              PRAGMA journal_size_limit = 67108864;",
         )
-        .map_err(diesel::r2d2::Error::QueryError)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        if !self.auto_checkpoint {
+            conn.batch_execute("PRAGMA wal_autocheckpoint = 0;")
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
     }
 }
 
@@ -279,6 +287,28 @@ impl Store {
     /// Several nodes on one PostgreSQL server share its `max_connections` (100 by default):
     /// nodes × pool size must stay below it (`docs/deployment.md`).
     pub fn connect_with(url: &str, max_connections: Option<u32>) -> Result<Store, StoreError> {
+        Store::open(url, max_connections, true)
+    }
+
+    /// As [`Store::connect_with`], for a process that calls [`Store::checkpoint`] itself, often
+    /// (`huren serve`, four times a second). SQLite's automatic checkpoint is switched off on
+    /// this pool's connections: it ran inside the commit that took the WAL past 1,000 pages,
+    /// so that writer copied the WAL back into the database while it held the write lock, and
+    /// every other writer waited (a fifth of the ingest's time under the lock). Without it,
+    /// only [`Store::checkpoint`] copies the WAL back, next to the writers. A process that
+    /// does not call it must use [`Store::connect_with`], or its WAL grows without bound.
+    pub fn connect_checkpointing(
+        url: &str,
+        max_connections: Option<u32>,
+    ) -> Result<Store, StoreError> {
+        Store::open(url, max_connections, false)
+    }
+
+    fn open(
+        url: &str,
+        max_connections: Option<u32>,
+        auto_checkpoint: bool,
+    ) -> Result<Store, StoreError> {
         let connect_err = |e: diesel::r2d2::PoolError| StoreError::Connect(e.to_string());
         let size = |default: u32| max_connections.unwrap_or(default).max(1);
         let pools = match DbUrl::parse(url)? {
@@ -287,7 +317,7 @@ impl Store {
                     .max_size(size(8))
                     .min_idle(Some(size(8).min(2)))
                     .connection_timeout(Duration::from_secs(10))
-                    .connection_customizer(Box::new(SqlitePragmas))
+                    .connection_customizer(Box::new(SqlitePragmas { auto_checkpoint }))
                     .build(ConnectionManager::<SqliteConnection>::new(path))
                     .map_err(connect_err)?;
                 Pools::Sqlite(pool)
@@ -324,17 +354,24 @@ impl Store {
         }
     }
 
-    /// SQLite: when the WAL file is larger than `above` bytes, checkpoints it fully and
-    /// truncates it. SQLite's automatic checkpoints are passive: under a steady stream of
-    /// writes they never reset the WAL, which then grows without bound (14 GB during a
-    /// 1M-result ingest), and a `TRUNCATE` checkpoint competing with the writers through the
-    /// busy handler kept losing (the WAL passed 600 MB). So: a passive checkpoint first, next to
-    /// the writers, copies most frames back; then, holding the write gate (this process's
-    /// writers wait) a `TRUNCATE` checkpoint copies the rest and empties the file, waiting only
-    /// for readers to move to the newest snapshot, and for a quarter second at most (then it
-    /// retries at the next call). The server calls this every second.
+    /// SQLite: when the WAL file is larger than `passive_above` bytes, copies it back into the
+    /// database next to the writers (a passive checkpoint); when it is larger than
+    /// `truncate_above`, then also checkpoints it fully and truncates it. SQLite's automatic
+    /// checkpoints are passive: under a steady stream of writes they never reset the WAL, which
+    /// then grows without bound (14 GB during a 1M-result ingest), and a `TRUNCATE` checkpoint
+    /// competing with the writers through the busy handler kept losing (the WAL passed 600 MB).
+    /// So: a passive checkpoint first, next to the writers, copies most frames back (once it
+    /// has copied all of them, the next writer starts the WAL from its beginning again); then,
+    /// over `truncate_above`, holding the write gate (this process's writers wait) a `TRUNCATE`
+    /// checkpoint copies the rest and empties the file, waiting only for readers to move to the
+    /// newest snapshot, and for a quarter second at most (then it retries at the next call).
+    /// The server calls this four times a second ([`Store::connect_checkpointing`]).
     /// Returns the WAL's size before, in bytes, when it checkpointed; PostgreSQL: `None`.
-    pub fn checkpoint(&self, above: u64) -> Result<Option<u64>, StoreError> {
+    pub fn checkpoint(
+        &self,
+        passive_above: u64,
+        truncate_above: u64,
+    ) -> Result<Option<u64>, StoreError> {
         let Pools::Sqlite(pool) = &self.pools else {
             return Ok(None);
         };
@@ -355,7 +392,7 @@ impl Store {
             return Ok(None);
         };
         let size = std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len());
-        if size <= above {
+        if size <= passive_above.min(truncate_above) {
             return Ok(None);
         }
         #[derive(QueryableByName)]
@@ -364,6 +401,9 @@ impl Store {
             busy: i32,
         }
         diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").load::<Checkpoint>(&mut *conn)?;
+        if size <= truncate_above {
+            return Ok(Some(size));
+        }
         let done: Vec<Checkpoint> = {
             let _gate = self.write_gate();
             // Writers wait while this holds the gate: wait for readers a quarter second at most

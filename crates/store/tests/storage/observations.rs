@@ -437,7 +437,8 @@ fn large_batches_are_chunked() {
 #[test]
 fn a_grown_wal_is_checkpointed_and_truncated() {
     let db = TestDb::sqlite();
-    let store = Store::connect(db.url()).unwrap();
+    // As the server opens it: no automatic checkpoint, so only `checkpoint` copies the WAL back.
+    let store = Store::connect_checkpointing(db.url(), None).unwrap();
     store.migrate().unwrap();
     store
         .upsert_hospital(&Hospital {
@@ -449,24 +450,40 @@ fn a_grown_wal_is_checkpointed_and_truncated() {
             lab: Default::default(),
         })
         .unwrap();
-    let batch: Vec<_> = (0..200)
-        .map(|i| (obs("hosp-a", &format!("urn:r|{i}"), "5.1"), None))
-        .collect();
-    store.write_observations(&batch).unwrap();
-    let wal = format!("{}-wal", db.url().trim_start_matches("sqlite://"));
-    let size = std::fs::metadata(&wal).unwrap().len();
-    assert!(size > 0);
-    // Under the limit: left alone.
-    assert_eq!(store.checkpoint(u64::MAX).unwrap(), None);
+    let path = db.url().trim_start_matches("sqlite://").to_owned();
+    let wal = format!("{path}-wal");
+    // Twice what SQLite's automatic checkpoint lets the WAL grow to (1,000 pages, then it starts
+    // the file again): with it off, only `checkpoint` copies the WAL back.
+    let mut written = Vec::new();
+    let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    for round in 0..200 {
+        if wal_size() > 2000 * 4096 {
+            break;
+        }
+        let batch: Vec<_> = (0..200)
+            .map(|i| (obs("hosp-a", &format!("urn:r|{round}-{i}"), "5.1"), None))
+            .collect();
+        store.write_observations(&batch).unwrap();
+        written.extend(batch);
+    }
+    let size = wal_size();
+    assert!(size > 2000 * 4096, "{size}");
+    // Under both limits: left alone.
+    assert_eq!(store.checkpoint(u64::MAX, u64::MAX).unwrap(), None);
     assert_eq!(std::fs::metadata(&wal).unwrap().len(), size);
-    // Over it: checkpointed into the database and truncated; nothing is lost.
-    assert_eq!(store.checkpoint(0).unwrap(), Some(size));
+    // Over the first only: copied back, the file kept; the next write starts it again.
+    assert_eq!(store.checkpoint(0, u64::MAX).unwrap(), Some(size));
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), size);
+    // Over both: checkpointed into the database and truncated; nothing is lost.
+    assert_eq!(store.checkpoint(0, 0).unwrap(), Some(size));
     assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
-    assert!(store.observation(&batch[199].0.id).unwrap().is_some());
+    for (o, _) in &written {
+        assert!(store.observation(&o.id).unwrap().is_some());
+    }
     // PostgreSQL has no WAL of ours to bound.
     if let Some(pg) = TestDb::postgres() {
         let store = Store::connect(pg.url()).unwrap();
-        assert_eq!(store.checkpoint(0).unwrap(), None);
+        assert_eq!(store.checkpoint(0, 0).unwrap(), None);
     }
 }
 
