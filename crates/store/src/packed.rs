@@ -41,10 +41,10 @@ const FORMAT_2: u8 = 2;
 const DICTIONARY_1: &[u8] = include_bytes!("../dict/observations-1.zdict");
 /// The dictionary of format 2.
 const DICTIONARY_2: &[u8] = include_bytes!("../dict/observations-2.zdict");
-/// zstd's level: its default, 3. With dictionary 2, level 6 (lazy matching) made frames ~5 %
-/// smaller at a sixth of the speed: 30 µs per result to pack on this machine, 14 % of the
-/// ingest's time (`docs/performance.md`, the eighth pass). The level is the packer's alone:
-/// frames of any level unpack alike.
+/// zstd's level: its default, 3. With dictionary 2, level 5 made frames 9 % smaller (120
+/// bytes against 132) at a quarter of the speed; the level 6 used with dictionary 1 packed at
+/// 94 MB/s, ~30 µs per result and 14 % of the ingest's time (`docs/performance.md`, the eighth
+/// pass). The level is the packer's alone: frames of any level unpack alike.
 const LEVEL: i32 = 3;
 /// The largest unpacked size taken (a stored result is a few kB; this bounds a corrupt frame).
 const MAX_UNPACKED: usize = 16 << 20;

@@ -471,9 +471,14 @@ fn a_grown_wal_is_checkpointed_and_truncated() {
     // Under both limits: left alone.
     assert_eq!(store.checkpoint(u64::MAX, u64::MAX).unwrap(), None);
     assert_eq!(std::fs::metadata(&wal).unwrap().len(), size);
-    // Over the first only: copied back, the file kept; the next write starts it again.
+    // Over the first only: copied back, the file kept; the next write starts it again from its
+    // beginning instead of growing it.
     assert_eq!(store.checkpoint(0, u64::MAX).unwrap(), Some(size));
-    assert_eq!(std::fs::metadata(&wal).unwrap().len(), size);
+    assert_eq!(wal_size(), size);
+    let one = vec![(obs("hosp-a", "urn:r|after", "5.2"), None)];
+    store.write_observations(&one).unwrap();
+    written.extend(one);
+    assert_eq!(wal_size(), size);
     // Over both: checkpointed into the database and truncated; nothing is lost.
     assert_eq!(store.checkpoint(0, 0).unwrap(), Some(size));
     assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
